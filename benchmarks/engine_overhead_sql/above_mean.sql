@@ -1,0 +1,1 @@
+select * from deviations where dev > 0

@@ -1,0 +1,1 @@
+select *, adj - mean_adj as dev from joined

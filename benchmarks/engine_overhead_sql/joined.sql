@@ -1,0 +1,1 @@
+select k.*, c.mean_adj from kept k join by_category c using (category)

@@ -1,0 +1,37 @@
+"""`python -m engine +experiment=NAME [overrides]`: run one experiment (or a sweep with -m)."""
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from engine.config import PROJECT_ROOT
+
+
+@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> str:
+    from engine.runner import run
+
+    hydra_cfg = HydraConfig.get()
+    summary = run(cfg, Path(hydra_cfg.runtime.output_dir))
+    if summary["status"] != "ok" and hydra_cfg.mode == RunMode.RUN:
+        sys.exit(1)
+    return summary["status"]
+
+
+def _experiment_chosen(argv: list[str]) -> bool:
+    return any(a.split("=")[0].lstrip("+") == "experiment" for a in argv) or any(
+        a in ("--help", "-h", "--hydra-help", "--info", "--cfg", "-c") or a.startswith("--info") for a in argv
+    )
+
+
+if __name__ == "__main__":
+    if not _experiment_chosen(sys.argv[1:]):
+        names = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
+        print(f"choose an experiment: python -m engine +experiment=NAME  (available: {', '.join(names)})",
+              file=sys.stderr)
+        sys.exit(2)
+    main()

@@ -1,0 +1,151 @@
+"""Turning a stage's raw output (a temporary table `__out`, and `__rej` for rejected rows) into its table in
+run.duckdb and its slice in the stage store: ids assigned, lineage checked, iteration tagged, rejects split."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from engine.graph import InputRef, Stage
+from engine.store import RunDB, StageStore, quote
+
+OUT, REJ = "__out", "__rej"
+
+
+def input_where(ref: InputRef, iteration: int | None) -> str:
+    """The rows of `ref.stage` that this reference means, as a WHERE clause."""
+    if ref.scope == "current":
+        return f"WHERE iteration = {iteration}"
+    if ref.scope == "prev":
+        return f"WHERE iteration = {iteration - 1}"
+    if ref.scope == "history":
+        return f"WHERE iteration < {iteration}"
+    if ref.scope == "last":
+        return f"WHERE iteration = (SELECT max(iteration) FROM {quote(ref.stage)})"
+    return ""
+
+
+def input_sql(con: duckdb.DuckDBPyConnection, ref: InputRef, iteration: int | None,
+              init: dict[str, str]) -> str | None:
+    """A SELECT for the rows an input refers to, or None when there are none (an absent table)."""
+    tables = RunDB.tables(con)
+    if ref.scope == "prev" and iteration == 0:
+        start = init.get(ref.stage)
+        return f"SELECT * FROM {quote(db_name(con))}.main.{quote(start)}" if start in tables else None
+    if ref.stage not in tables:
+        return None
+    return f"SELECT * FROM {quote(db_name(con))}.main.{quote(ref.stage)} {input_where(ref, iteration)}"
+
+
+def db_name(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT current_database()").fetchone()[0]
+
+
+def read_rows(con: duckdb.DuckDBPyConnection, select_sql: str | None) -> list[dict[str, Any]]:
+    # sorted by id so a Python stage sees the same order whatever order a parallel SQL stage produced
+    if select_sql is None:
+        return []
+    cols = [r[0] for r in con.execute(f"DESCRIBE {select_sql}").fetchall()]
+    order = "iteration, id" if "iteration" in cols else "id"
+    return con.execute(f"SELECT * FROM ({select_sql}) ORDER BY {order}").to_arrow_table().to_pylist()
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, select_sql: str | None) -> int:
+    return 0 if select_sql is None else con.execute(f"SELECT count(*) FROM ({select_sql})").fetchone()[0]
+
+
+def create_from_arrow(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table | None) -> None:
+    if table is None:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT NULL::VARCHAR AS id, []::VARCHAR[] AS parent_ids "
+                    "WHERE false")
+        return
+    con.register("__arrow", table)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM __arrow")
+    con.unregister("__arrow")
+
+
+def columns(con: duckdb.DuckDBPyConnection, select_sql: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {select_sql}").fetchall()]
+
+
+def normalised_select(con: duckdb.DuckDBPyConnection, raw_sql: str, stage: str, iteration: int | None) -> str:
+    """A SELECT over `raw_sql` giving id (kept when present, else a content hash), parent_ids, iteration
+    (inside loops), then the stage's own columns. It is a query, not a table, so the rows are written once."""
+    cols = columns(con, f"({raw_sql})")
+    it = "NULL::INTEGER" if iteration is None else f"{iteration}::INTEGER"
+    with_iteration = f"SELECT * REPLACE ({it} AS iteration)" if "iteration" in cols else f"SELECT *, {it} AS iteration"
+    with_parents = "" if "parent_ids" in cols else ", []::VARCHAR[] AS parent_ids"
+    step1 = f"{with_iteration}{with_parents} FROM ({raw_sql})"
+    if "id" in cols:
+        step2 = f"SELECT * REPLACE (CAST(id AS VARCHAR) AS id) FROM ({step1})"
+    else:
+        # identical rows (same content, same parents) get -1, -2 ... so ids stay unique and stable
+        step2 = (
+            f"SELECT * EXCLUDE (__h, __n), '{stage}:' || substr(__h, 1, 16) || "
+            f"CASE WHEN __n > 0 THEN '-' || __n ELSE '' END AS id FROM ("
+            f"SELECT *, row_number() OVER (PARTITION BY __h) - 1 AS __n FROM ("
+            f"SELECT *, md5(CAST(to_json(s) AS VARCHAR)) AS __h FROM ({step1}) s))"
+        )
+    keep_iteration = "" if iteration is not None else ", iteration"
+    return f"SELECT id, parent_ids, * EXCLUDE (id, parent_ids{keep_iteration}) FROM ({step2})"
+
+
+def temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+
+
+def split_reason_column(con: duckdb.DuckDBPyConnection, raw_sql: str) -> tuple[str, str | None]:
+    """A SQL stage rejects rows by giving them a non-null `reason` (and optionally `detail`).
+    Returns the SELECTs for kept and rejected rows (None when the stage cannot reject)."""
+    cols = columns(con, f"({raw_sql})")
+    if "reason" not in cols:
+        return raw_sql, None
+    drop = "reason, detail" if "detail" in cols else "reason"
+    con.execute(f"CREATE TEMP TABLE {OUT} AS {raw_sql}")
+    return (f"SELECT * EXCLUDE ({drop}) FROM {OUT} WHERE reason IS NULL",
+            f"SELECT * FROM {OUT} WHERE reason IS NOT NULL")
+
+
+def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
+           kept_sql: str, rejected_sql: str | None, rows_in: int, store: StageStore | None,
+           on_duplicate: Callable[[str], Exception]) -> dict:
+    """Write a slice (the rows of `kept_sql`, and of `rejected_sql`) into the run's tables and the shared
+    store; return its stats."""
+    slice_where = "WHERE iteration IS NULL" if iteration is None else f"WHERE iteration = {iteration}"
+    kept_table, rej_table = quote(stage.name), quote(f"{stage.name}__rejected")
+    RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration))
+    if rejected_sql is not None:
+        RunDB.append(con, f"{stage.name}__rejected", normalised_select(con, rejected_sql, stage.name, iteration))
+    if iteration is None:
+        slice_where = ""
+    dup = con.execute(f"SELECT id FROM {kept_table} {slice_where} GROUP BY id HAVING count(*) > 1 LIMIT 1").fetchone()
+    if dup:
+        RunDB.drop_slice(con, stage.name, iteration)
+        raise on_duplicate(dup[0])
+    reasons = {} if rejected_sql is None else dict(con.execute(
+        f"SELECT reason, count(*) FROM {rej_table} {slice_where} GROUP BY reason ORDER BY 2 DESC").fetchall())
+    stats = {
+        "rows_in": rows_in,
+        "rows_out": con.execute(f"SELECT count(*) FROM {kept_table} {slice_where}").fetchone()[0],
+        "rejected": reasons,
+        "errors": sum(n for r, n in reasons.items() if r in ("error", "llm_error")),
+    }
+    if store is not None:
+        store.put(con, fingerprint, f"SELECT * FROM {kept_table} {slice_where}",
+                  None if rejected_sql is None else f"SELECT * FROM {rej_table} {slice_where}", stats)
+    RunDB.record(con, stage.name, iteration, fingerprint, stats)
+    for t in temp_tables(con):
+        con.execute(f"DROP TABLE {t}")
+    return stats
+
+
+def load_stored(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
+                stored) -> dict:
+    RunDB.append(con, stage.name, f"SELECT * FROM read_parquet('{stored.kept}')")
+    if stored.rejected is not None:
+        RunDB.append(con, f"{stage.name}__rejected", f"SELECT * FROM read_parquet('{stored.rejected}')")
+    RunDB.record(con, stage.name, iteration, fingerprint, stored.stats)
+    return stored.stats

@@ -1,0 +1,111 @@
+"""The end of a run: summary.json, the funnel printed as a table, the funnel as a PNG, and the experiment's
+own report (filter quality, curves) when it declares one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.runner import RunEnv
+
+log = logging.getLogger("engine")
+LLM_KEYS = ("calls", "cache_hits", "retries", "failures", "prompt_tokens", "completion_tokens", "cost_usd")
+SANDBOX_KEYS = ("executions", "timeouts", "memory", "forbidden", "errors")
+
+
+def llm_section(ledger_rows: list[dict]) -> dict:
+    if not ledger_rows:
+        return dict.fromkeys(LLM_KEYS, 0) | {"cost_usd": 0.0}
+    from engine.llm.ledger import summarize
+
+    return summarize(ledger_rows)
+
+
+def finish_report(name: str, status: str, error: str | None, env: RunEnv | None, run_dir: Path,
+                  seconds: float) -> dict:
+    summary = {
+        "experiment": name,
+        "status": status,
+        "error": error,
+        "stages": env.stage_stats if env else {},
+        "llm": llm_section(env.ledger_all if env else []),
+        "sandbox": {k: (env.sandbox_totals.get(k, 0) if env else 0) for k in SANDBOX_KEYS},
+        "seconds": round(seconds, 3),
+    }
+    if env is not None and env.iterations:
+        summary["loops"] = {loop: {"iterations": n} for loop, n in env.iterations.items()}
+    if env is not None and status == "ok" and env.config.report:
+        summary.update(experiment_report(env, run_dir))
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    print(funnel_table(summary), file=sys.stderr)
+    if summary["stages"]:
+        plot_funnel(summary["stages"], run_dir / "plots" / "funnel.png", name)
+    return summary
+
+
+def experiment_report(env: RunEnv, run_dir: Path) -> dict:
+    """The experiment's `report` callable reads the finished tables and returns extra summary sections."""
+    from engine.graph import import_callable
+
+    func = import_callable(env.config.report, "report")
+    with env.rundb.connect() as con:
+        try:
+            extra = func(con=con, run_dir=run_dir)
+        except Exception as e:  # a broken report must not hide the finished run
+            log.exception("report %s failed", env.config.report)
+            return {"report_error": f"{type(e).__name__}: {e}"}
+    clash = set(extra) & {"experiment", "status", "error", "stages", "llm", "sandbox"}
+    if clash:
+        return {"report_error": f"report returned reserved keys {sorted(clash)}"}
+    return extra
+
+
+def funnel_table(summary: dict) -> str:
+    header = ("stage", "in", "out", "rejected", "reused", "seconds")
+    rows = []
+    for name, s in summary["stages"].items():
+        reasons = ", ".join(f"{r} {n}" for r, n in sorted(s["rejected"].items(), key=lambda x: -x[1])[:4])
+        rows.append((name, str(s["rows_in"]), str(s["rows_out"]), reasons or "-", "yes" if s["reused"] else "",
+                     f"{s['seconds']:.2f}"))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    widths[3] = min(widths[3], 60)
+
+    def line(cells):
+        out = []
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True)):
+            c = c if len(c) <= w else c[: w - 1] + "…"
+            out.append(c.rjust(w) if i in (1, 2, 5) else c.ljust(w))
+        return "  ".join(out)
+
+    llm, sb = summary["llm"], summary["sandbox"]
+    status = summary["status"] + (f" ({summary['error']})" if summary["error"] else "")
+    lines = [f"== {summary['experiment']}: {status}",
+             line(header), line(["-" * w for w in widths]), *(line(r) for r in rows),
+             f"llm: {llm['calls']} calls, {llm['cache_hits']} cached, {llm['failures']} failed, "
+             f"${llm['cost_usd']:.4f}   sandbox: {sb['executions']} executions, {sb['timeouts']} timeouts"]
+    return "\n".join(lines)
+
+
+def plot_funnel(stages: dict, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(stages)[::-1]
+    kept = [stages[n]["rows_out"] for n in names]
+    rejected = [sum(stages[n]["rejected"].values()) for n in names]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.2))
+    ax.barh(names, kept, color="#3b7dd8", label="kept")
+    ax.barh(names, rejected, left=kept, color="#e0a040", label="rejected")
+    ax.set_xlabel("rows")
+    ax.set_title(f"{title}: rows per stage")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,171 @@
+"""Where stage outputs live.
+
+Two places, because DuckDB allows one writer per file and sweep jobs run in parallel:
+- `run.duckdb` in the run directory: one table per stage (plus `<stage>__rejected`), written only by the run's
+  own process, opened briefly per write so that `engine.inspect` or the DuckDB CLI can read between writes.
+- the stage store, shared by runs (`<cache_dir>/stages/`): each finished stage slice as Parquet files under its
+  fingerprint, written to a temporary folder and renamed into place (atomic), with a lock per fingerprint so two
+  jobs that need the same stage compute it once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock
+
+META_TABLE = "_stages"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class StoredSlice:
+    kept: Path
+    rejected: Path | None
+    stats: dict
+
+
+class StageStore:
+    """Finished stage slices keyed by fingerprint, as Parquet, shared by every run on this machine."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _dir(self, fingerprint: str) -> Path:
+        return self.root / fingerprint[:2] / fingerprint
+
+    def lock(self, fingerprint: str) -> FileLock:
+        path = self._dir(fingerprint).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path))
+
+    def get(self, fingerprint: str) -> StoredSlice | None:
+        d = self._dir(fingerprint)
+        stats_file = d / "stats.json"
+        if not stats_file.is_file():  # written last: its presence means the slice is complete
+            return None
+        rejected = d / "rejected.parquet"
+        return StoredSlice(d / "kept.parquet", rejected if rejected.is_file() else None,
+                           json.loads(stats_file.read_text()))
+
+    def put(self, con: duckdb.DuckDBPyConnection, fingerprint: str, kept_sql: str,
+            rejected_sql: str | None, stats: dict) -> None:
+        final = self._dir(fingerprint)
+        tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        con.execute(f"COPY ({kept_sql}) TO '{tmp / 'kept.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        if rejected_sql is not None:
+            con.execute(f"COPY ({rejected_sql}) TO '{tmp / 'rejected.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        (tmp / "stats.json").write_text(json.dumps(stats))
+        shutil.rmtree(final, ignore_errors=True)
+        os.rename(tmp, final)
+
+
+@contextmanager
+def open_db(path: Path, read_only: bool = False, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open a DuckDB file, waiting while another process (a run, inspect, the CLI) holds it for a moment."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+class RunDB:
+    """The run's own DuckDB file. Every write goes through `connect()`, held only as long as the write."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with self.connect() as con:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {META_TABLE} (stage VARCHAR, iteration INTEGER, "
+                "fingerprint VARCHAR, stats JSON)"
+            )
+
+    def connect(self, read_only: bool = False):
+        return open_db(self.path, read_only)
+
+    @staticmethod
+    def connect_readonly(path: Path):
+        return open_db(path, read_only=True)
+
+    @staticmethod
+    def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+        rows = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = 'main'"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    @staticmethod
+    def slice_record(con: duckdb.DuckDBPyConnection, stage: str, iteration: int | None) -> tuple[str, dict] | None:
+        row = con.execute(
+            f"SELECT fingerprint, stats FROM {META_TABLE} WHERE stage = ? AND iteration IS NOT DISTINCT FROM ?",
+            [stage, iteration],
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    @staticmethod
+    def drop_slice(con: duckdb.DuckDBPyConnection, stage: str, iteration: int | None) -> None:
+        existing = RunDB.tables(con)
+        for table in (stage, f"{stage}__rejected"):
+            if table not in existing:
+                continue
+            if iteration is None:
+                con.execute(f"DROP TABLE {quote(table)}")
+            else:
+                con.execute(f"DELETE FROM {quote(table)} WHERE iteration = ?", [iteration])
+        con.execute(
+            f"DELETE FROM {META_TABLE} WHERE stage = ? AND iteration IS NOT DISTINCT FROM ?", [stage, iteration]
+        )
+
+    @staticmethod
+    def drop_iterations_from(con: duckdb.DuckDBPyConnection, stage: str, first: int) -> None:
+        """Forget iterations >= first (a rerun that stopped earlier than the run before it)."""
+        existing = RunDB.tables(con)
+        for table in (stage, f"{stage}__rejected"):
+            if table in existing:
+                con.execute(f"DELETE FROM {quote(table)} WHERE iteration >= ?", [first])
+        con.execute(f"DELETE FROM {META_TABLE} WHERE stage = ? AND iteration >= ?", [stage, first])
+
+    @staticmethod
+    def append(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> None:
+        """Create `table` from a SELECT, or add its rows to the existing table, widening it by new columns."""
+        if table not in RunDB.tables(con):
+            con.execute(f"CREATE TABLE {quote(table)} AS {select_sql}")
+            return
+        new_cols = con.execute(f"DESCRIBE {select_sql}").fetchall()
+        have = {r[0] for r in con.execute(f"DESCRIBE {quote(table)}").fetchall()}
+        for name, col_type, *_ in new_cols:
+            if name not in have:
+                con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} {col_type}")
+        con.execute(f"INSERT INTO {quote(table)} BY NAME {select_sql}")
+
+    @staticmethod
+    def record(con: duckdb.DuckDBPyConnection, stage: str, iteration: int | None, fingerprint: str,
+               stats: dict) -> None:
+        con.execute(
+            f"DELETE FROM {META_TABLE} WHERE stage = ? AND iteration IS NOT DISTINCT FROM ?", [stage, iteration]
+        )
+        con.execute(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?)", [stage, iteration, fingerprint, json.dumps(stats)])

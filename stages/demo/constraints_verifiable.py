@@ -1,0 +1,16 @@
+"""Keeps constraints a plain Python function can check; rejects the rest with the reason why not."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    needs_tools: dict[str, str] = {}  # family -> reason slug, for families that need more than the text
+
+
+def constraints_verifiable(row: dict, params: Params) -> bool | str:
+    if row["family"] == "unclassified":
+        return "unclassified"
+    return params.needs_tools.get(row["family"], True)

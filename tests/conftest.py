@@ -1,0 +1,54 @@
+"""Shared fixtures: run configs built in code, run into temporary directories with real DuckDB files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+
+@pytest.fixture
+def make_config(tmp_path: Path):
+    """A run config (plain dict) with its own stage store under tmp_path."""
+
+    def make(stages: dict, **extra) -> dict:
+        return {"name": "t", "seed": 0, "cache_dir": str(tmp_path / "cache"), "progress": False,
+                "llm": {}, "roles": {}, "sandbox": {}, "stages": stages, **extra}
+
+    return make
+
+
+@pytest.fixture
+def numbers_file(tmp_path: Path) -> Path:
+    path = tmp_path / "numbers.jsonl"
+    path.write_text("".join(json.dumps({"n": n, "label": f"n{n}"}) + "\n" for n in range(10)))
+    return path
+
+
+def table(run_dir: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(run_dir / "run.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def run_experiment(tmp_path: Path):
+    """Compose conf/experiment/NAME.yaml with overrides, as `python -m engine` would, and run it into
+    tmp_path/run with a private cache. Returns (summary, run_dir)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from engine.config import PROJECT_ROOT
+    from engine.runner import run
+
+    def go(name: str, *overrides: str, run_dir: Path | None = None, cache_dir: Path | None = None):
+        with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+            cfg = compose("config", overrides=[f"+experiment={name}", *overrides])
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+        cfg["cache_dir"] = str(cache_dir or tmp_path / "cache")
+        cfg["progress"] = False
+        run_dir = run_dir or tmp_path / "run"
+        return run(cfg, run_dir), run_dir
+
+    return go

@@ -1,0 +1,76 @@
+"""Stages used by the engine's tests."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.rows import Rejected
+
+
+class ScaleParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    factor: int = Field(ge=1, le=100)
+
+
+def scaled(row: dict, params: ScaleParams) -> dict:
+    return {"n": row["n"] * params.factor}
+
+
+def fragile(row: dict) -> dict:
+    if row["n"] == 3:
+        raise ValueError("three is not allowed")
+    return {"n": row["n"]}
+
+
+def is_even(row: dict) -> bool | str:
+    return True if row["n"] % 2 == 0 else "odd"
+
+
+def parity(numbers: list[dict]) -> list:
+    return [{**r} if r["n"] % 2 == 0 else Rejected(r, "odd", f"{r['n']} is odd") for r in numbers]
+
+
+def twice(numbers: list[dict]) -> list:
+    return [numbers[0], numbers[0]]
+
+
+def mixed_types(numbers: list[dict]) -> list:
+    return [{"v": 1, "parent_ids": [numbers[0]["id"]]}, {"v": "one", "parent_ids": [numbers[1]["id"]]}]
+
+
+def wrong_args(something_else: list[dict]) -> list:
+    return []
+
+
+def grow(state_prev: list[dict], params: dict) -> list:
+    """One row per iteration: the previous total plus `step` (loop state carried by @prev)."""
+    total = sum(r["total"] for r in state_prev)
+    return [{"total": total + params["step"], "parent_ids": [r["id"] for r in state_prev]}]
+
+
+def stop_at(state: list[dict], params: dict) -> bool:
+    return max(r["total"] for r in state) >= params["limit"]
+
+
+class SlowParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sleep_s: float = 0.0
+    marker: str = ""  # a file created when the stage starts, so a test knows when to kill the run
+
+
+def slow_squares(numbers: list[dict], params: SlowParams) -> list[dict]:
+    if params.marker:
+        Path(params.marker).write_text(str(os.getpid()))
+    out = []
+    for r in numbers:
+        time.sleep(params.sleep_s)
+        out.append({"n": r["n"], "square": r["n"] ** 2, "parent_ids": [r["id"]]})
+    return out
+
+
+def total_is_even(row: dict) -> bool | str:
+    return True if row["total"] % 2 == 0 else "odd"

@@ -1,0 +1,64 @@
+"""A run killed with SIGKILL and started again continues, and ends with the same tables as a clean run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.config import PROJECT_ROOT
+from tests.conftest import table
+
+F = "tests.engine.fixture_stages"
+
+
+def start_run(cfg: dict, run_dir: Path) -> subprocess.Popen:
+    code = ("import json, sys; from pathlib import Path; from engine.runner import run; "
+            "s = run(json.loads(sys.argv[1]), Path(sys.argv[2])); sys.exit(s['status'] != 'ok')")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(cfg), str(run_dir)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_sigkill_mid_stage_then_rerun_gives_the_same_tables(make_config, numbers_file, tmp_path):
+    marker = tmp_path / "slow_started"
+    total = tmp_path / "total.sql"
+    total.write_text("select sum(square) as total, list(id order by id) as parent_ids from squares")
+
+    def cfg(cache: str, sleep_s: float) -> dict:
+        c = make_config({
+            "numbers": {"source": str(numbers_file)},
+            "evens": {"filter": f"{F}:is_even", "inputs": ["numbers"]},
+            "squares": {"fn": f"{F}:slow_squares", "inputs": ["numbers"],
+                        "params": {"sleep_s": sleep_s, "marker": str(marker)}},
+            "total": {"sql": str(total), "inputs": ["squares"]},
+        })
+        c["cache_dir"] = str(tmp_path / cache)
+        return c
+
+    # sleep_s and marker are params, so both runs must use the same values to share fingerprints
+    killed = start_run(cfg("cache", 0.5), tmp_path / "killed")
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert killed.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / "killed" / "summary.json").exists()
+
+    resumed = start_run(cfg("cache", 0.5), tmp_path / "resumed")
+    assert resumed.wait(timeout=120) == 0
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert summary["stages"]["numbers"]["reused"] and summary["stages"]["evens"]["reused"]
+    assert not summary["stages"]["squares"]["reused"]
+
+    clean = start_run(cfg("clean_cache", 0.5), tmp_path / "clean")
+    assert clean.wait(timeout=120) == 0
+    for name in ("numbers", "evens", "evens__rejected", "squares", "total"):
+        q = f"select * from {name} order by id"
+        assert table(tmp_path / "resumed", q) == table(tmp_path / "clean", q), name
