@@ -322,12 +322,16 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
     except RowsError as e:
         raise StageError(stage.name, str(e)) from e
     with env.rundb.connect() as con:
-        mat.create_from_arrow(con, mat.OUT, kept_table)
         rejected_sql = None
         if rejected_table is not None:
             mat.create_from_arrow(con, mat.REJ, rejected_table)
             rejected_sql = f"SELECT * FROM {mat.REJ}"
-        elif stage.kind == "filter":  # a filter always has its __rejected table, even when it kept everything
+        if kept_table is None and rejected_table is not None:
+            # everything was rejected: the empty table still gets the rows' columns, so later SQL binds
+            con.execute(f"CREATE TEMP TABLE {mat.OUT} AS SELECT * EXCLUDE (reason, detail) FROM {mat.REJ} WHERE false")
+        else:
+            mat.create_from_arrow(con, mat.OUT, kept_table)
+        if rejected_sql is None and stage.kind == "filter":  # a filter always has its __rejected table
             rejected_sql = f"SELECT *, NULL::VARCHAR AS reason, NULL::VARCHAR AS detail FROM {mat.OUT} WHERE false"
         rows_in = sum(len(v) for v in inputs.values())
         return mat.commit(con, stage, iteration, fingerprint, f"SELECT * FROM {mat.OUT}", rejected_sql, rows_in,

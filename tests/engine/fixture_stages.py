@@ -74,3 +74,7 @@ def slow_squares(numbers: list[dict], params: SlowParams) -> list[dict]:
 
 def total_is_even(row: dict) -> bool | str:
     return True if row["total"] % 2 == 0 else "odd"
+
+
+def reject_all(row: dict) -> bool | str:
+    return "not_wanted"

@@ -117,3 +117,16 @@ def test_ids_are_unique_and_stable_across_runs(make_config, numbers_file, tmp_pa
     ids_a = table(tmp_path / "a", "select id from scaled order by id")
     assert ids_a == table(tmp_path / "b", "select id from scaled order by id")
     assert len(set(ids_a)) == 10
+
+
+def test_a_filter_that_rejects_everything_leaves_a_typed_empty_table(make_config, numbers_file, tmp_path):
+    sql = tmp_path / "labels.sql"
+    sql.write_text("select label from nothing")
+    summary = run(make_config({
+        "numbers": {"source": str(numbers_file)},
+        "nothing": {"filter": f"{F}:reject_all", "inputs": ["numbers"]},
+        "labels": {"sql": str(sql), "inputs": ["nothing"]},
+    }), tmp_path / "run")
+    assert summary["status"] == "ok", summary["error"]
+    assert summary["stages"]["nothing"]["rows_out"] == 0
+    assert "label" in [r[0] for r in table(tmp_path / "run", "describe nothing")]
