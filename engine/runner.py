@@ -56,7 +56,7 @@ class RunEnv:
         return resolve_path(self.config.cache_dir)
 
     def role_config(self, role: str) -> dict:
-        return _deep_merge(self.config.llm, self.config.roles.get(role, {}))
+        return role_config(self.config, role)
 
     def make_llm(self, stage: str, role: str):
         from engine.llm import make_llm
@@ -72,6 +72,11 @@ class RunEnv:
             cache = settings.get("cache", "readwrite")
             self.sandbox = Sandbox(**settings, cache_path=None if cache == "off" else self.cache_dir / "sandbox.sqlite")
         return self.sandbox
+
+
+def role_config(config: RunConfig, role: str) -> dict:
+    """A role's model config: the `llm` group with the role's own keys merged over it."""
+    return _deep_merge(config.llm, config.roles.get(role, {}))
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -101,6 +106,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         config = load(cfg)
         graph = build(config)
         cache_dir = resolve_path(config.cache_dir)
+        check_model_roles(config, graph)
         env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"),
                      StageStore(cache_dir / "stages") if config.store.reuse else None)
         for node in graph.order:
@@ -120,6 +126,21 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
             if env.sandbox is not None:
                 env.sandbox.close()
     return finish_report(name, status, error, env, run_dir, time.perf_counter() - started)
+
+
+def check_model_roles(config: RunConfig, graph: Graph) -> None:
+    """Validate every model role a stage uses before the first call is paid for."""
+    roles = {role for stage in graph.stages.values() for role in stage.spec.llm}
+    if not roles:
+        return
+    from engine.llm.config import load_config
+    from engine.llm.types import LLMConfigError
+
+    for role in sorted(roles):
+        try:
+            load_config(role_config(config, role), where=f"roles.{role}")
+        except LLMConfigError as e:
+            raise ConfigError(f"roles.{role}", str(e)) from e
 
 
 def run_loop(loop: Loop, env: RunEnv) -> None:

@@ -78,3 +78,16 @@ def total_is_even(row: dict) -> bool | str:
 
 def reject_all(row: dict) -> bool | str:
     return "not_wanted"
+
+
+def echoed(numbers: list[dict], ctx) -> list:
+    """One row per number: the teacher's reply to a prompt naming it (the loopback server echoes)."""
+    from engine.llm import Request
+
+    requests = [Request([{"role": "user", "content": f"say {r['n']}"}], task="generic.echo") for r in numbers]
+    replies = ctx.llm("teacher").complete(requests)
+    return [
+        {"reply": resp.text, "llm_key": resp.key, "parent_ids": [r["id"]]} if resp.ok
+        else Rejected(r, "llm_error", resp.error)
+        for r, resp in zip(numbers, replies, strict=True)
+    ]

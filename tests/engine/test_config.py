@@ -121,3 +121,12 @@ def test_failed_config_writes_summary_and_does_no_work(make_config, numbers_file
     assert summary["status"] == "failed" and "stages.x.params.factor" in summary["error"]
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
     assert not (run_dir / "run.duckdb").exists()
+
+
+def test_bad_model_config_stops_the_run_before_any_call(make_config, numbers_file, tmp_path):
+    summary = run(make_config({"numbers": {"source": str(numbers_file)},
+                               "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
+                              llm={"backend": "sim", "max_in_flight": "many"}, roles={"teacher": {}}),
+                  tmp_path / "run")
+    assert summary["status"] == "failed" and "roles.teacher.max_in_flight" in summary["error"]
+    assert not (tmp_path / "run" / "run.duckdb").exists()

@@ -1,0 +1,97 @@
+"""The schema of a model role's config (`conf/llm/*.yaml`, merged with `roles.<role>`): one flat schema
+shared by every backend, so switching `llm=sim` to `llm=openai` changes values, never keys."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.llm.types import LLMConfigError
+
+
+class Sampling(BaseModel):
+    """Defaults for the sampling fields a Request leaves as None."""
+
+    model_config = ConfigDict(extra="forbid")
+    temperature: float | None = Field(0.7, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(512, ge=1)
+
+
+class Price(BaseModel):
+    """US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class SimSettings(BaseModel):
+    """The simulated teacher. Every other key is an experiment's block of error rates
+    (`sim.<experiment>.<rate>`), handed to that experiment's handlers as `settings`."""
+
+    model_config = ConfigDict(extra="allow")
+    seed: int = 0
+    latency_ms: float = Field(0, ge=0)
+
+    def experiment(self, name: str) -> dict[str, Any]:
+        return dict((self.model_extra or {}).get(name) or {})
+
+    @model_validator(mode="after")
+    def _experiment_blocks_are_mappings(self) -> SimSettings:
+        for name, block in (self.model_extra or {}).items():
+            if not isinstance(block, dict):
+                raise ValueError(f"sim.{name} must be a mapping of an experiment's error rates, got {block!r}")
+        return self
+
+
+class HFSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device: str = "cpu"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "float32"
+    batch_size: int = Field(8, ge=1)
+
+
+class LLMConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    backend: Literal["sim", "openai", "hf"] = "sim"
+    model: str = "sim-teacher"  # a model name (openai), a local path (hf) or a label (sim)
+    base_url: str | None = None  # openai: any OpenAI-compatible endpoint; None means api.openai.com
+    api_key: str | None = None  # None: the OPENAI_API_KEY environment variable
+    max_in_flight: int = Field(16, ge=1)  # shared by every process using the same endpoint
+    rpm: int | None = Field(None, ge=1)  # requests per minute, shared like max_in_flight
+    tpm: int | None = Field(None, ge=1)  # tokens per minute (prompt estimate + max_tokens)
+    timeout_s: float = Field(60, gt=0)  # per attempt, whole request
+    max_retries: int = Field(4, ge=0)  # extra attempts after a transient failure
+    backoff_s: float = Field(0.5, ge=0)  # first backoff; doubles per attempt, with full jitter
+    backoff_max_s: float = Field(30, ge=0)
+    cache: Literal["readwrite", "readonly", "off"] = "readwrite"
+    progress: bool = True
+    prices: dict[str, Price] = {}
+    sampling: Sampling = Sampling()
+    sim: SimSettings = SimSettings()
+    hf: HFSettings = HFSettings()
+
+    @field_validator("model")
+    @classmethod
+    def _model_is_set(cls, value: str) -> str:
+        if value in ("", "???"):
+            raise ValueError("set the model: a name (openai), a local directory (hf) or a label (sim)")
+        return value
+
+
+def load_config(role_cfg: Any, *, where: str = "llm") -> LLMConfig:
+    """Validate a role's config (a dict or an OmegaConf node); errors name every offending key."""
+    if not isinstance(role_cfg, dict):
+        from omegaconf import OmegaConf
+
+        role_cfg = OmegaConf.to_container(role_cfg, resolve=True)
+    try:
+        return LLMConfig.model_validate(role_cfg)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            key = ".".join(str(part) for part in (where, *e["loc"]))
+            problems.append(f"{key}: {e['msg']} (got {e.get('input')!r})")
+        raise LLMConfigError("invalid model config:\n  " + "\n  ".join(problems)) from None

@@ -1,0 +1,38 @@
+"""make_llm: the plain factory from a role's config to an LLM. Backends are imported only when chosen, so a
+run on sim or openai never imports torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.llm.cache import ResponseCache
+from engine.llm.client import LLM
+from engine.llm.config import load_config
+from engine.llm.limits import SharedRateLimit, limits_dir, shared_slots
+
+DEFAULT_ENDPOINT = "https://api.openai.com/v1"
+
+
+def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, ledger: list, truth: list) -> LLM:
+    cfg = load_config(role_cfg, where=f"roles.{role}" if role else "llm")
+    cache_dir = Path(cache_dir)
+    slots = rate = None
+    if cfg.backend == "sim":
+        from engine.llm.sim_backend import SimBackend
+
+        backend: Any = SimBackend(cfg)
+    elif cfg.backend == "openai":
+        from engine.llm.openai_backend import OpenAIBackend
+
+        backend = OpenAIBackend(cfg)
+        shared = limits_dir(cache_dir, cfg.base_url or DEFAULT_ENDPOINT)
+        slots = shared_slots(shared, cfg.max_in_flight)
+        if cfg.rpm or cfg.tpm:
+            rate = SharedRateLimit(shared / "rate.sqlite", rpm=cfg.rpm, tpm=cfg.tpm)
+    else:
+        from engine.llm.hf_backend import HFBackend
+
+        backend = HFBackend(cfg)
+    cache = ResponseCache(cache_dir / "llm_responses.sqlite", cfg.cache)
+    return LLM(cfg, backend, stage=stage, role=role, cache=cache, ledger=ledger, truth=truth, slots=slots, rate=rate)

@@ -1,0 +1,203 @@
+"""The hf backend: a local `transformers` model loaded from a path (never downloaded), on CPU or CUDA.
+
+Generation goes through the chat template, in batches: concurrent calls from the LLM layer are gathered
+into batches of `hf.batch_size` requests that share sampling parameters and run in a worker thread, so the
+event loop stays free. Token logprobs are log-softmax of the raw logits at each generated position, with
+the top alternatives. `classify` runs a sequence-classification model on (premise, hypothesis) pairs (NLI).
+Sampling is seeded from the batch's prompts and sample indices, so a batch replays exactly; a request's
+sample may still depend on which batch it shared, which the response cache makes harmless on reruns.
+torch and transformers are imported here only, when the backend is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from engine.llm.config import LLMConfig
+from engine.llm.types import LLMConfigError, Request, Response, TokenLogprob
+
+
+def _import_torch() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError as err:
+        raise LLMConfigError(
+            f"backend hf needs torch and transformers ({err}); install them with `pip install torch transformers`"
+        ) from err
+    return torch, transformers
+
+
+class HFBackend:
+    name = "hf"
+
+    def __init__(self, cfg: LLMConfig):
+        self.cfg = cfg
+        self.torch, self.transformers = _import_torch()
+        self._lm: tuple[Any, Any] | None = None
+        self._classifier: tuple[Any, Any] | None = None
+        self._pending: list[tuple[Request, asyncio.Future]] = []
+        self._worker: asyncio.Task | None = None
+
+    def key_parts(self, request: Request) -> dict[str, Any]:
+        return {}
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        yield
+
+    # ------------------------------------------------------------------------------------------- loading
+
+    def _load(self, auto_class: str) -> tuple[Any, Any]:
+        path, hf = self.cfg.model, self.cfg.hf
+        dtype = hf.dtype if hf.dtype == "auto" else getattr(self.torch, hf.dtype)
+        try:
+            tokenizer = self.transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+            model = getattr(self.transformers, auto_class).from_pretrained(path, dtype=dtype, local_files_only=True)
+        except OSError as err:
+            raise LLMConfigError(f"llm.model={path!r}: cannot load a local {auto_class} from it: {err}") from err
+        return tokenizer, model.to(hf.device).eval()
+
+    def _language_model(self) -> tuple[Any, Any]:
+        if self._lm is None:
+            tokenizer, model = self._load("AutoModelForCausalLM")
+            tokenizer.padding_side = "left"  # generation continues after the last prompt token
+            if tokenizer.pad_token is None:
+                tokenizer.pad_token = tokenizer.eos_token
+            self._lm = tokenizer, model
+        return self._lm
+
+    def _sequence_classifier(self) -> tuple[Any, Any]:
+        if self._classifier is None:
+            self._classifier = self._load("AutoModelForSequenceClassification")
+        return self._classifier
+
+    # ---------------------------------------------------------------------------------------- generation
+
+    async def call(self, request: Request) -> tuple[Response, Any]:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((request, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future, None
+
+    async def _drain(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this wave of calls queue up first
+        while self._pending:
+            head = _sampling(self._pending[0][0])
+            batch = [item for item in self._pending if _sampling(item[0]) == head][: self.cfg.hf.batch_size]
+            self._pending = [item for item in self._pending if item not in batch]
+            try:
+                responses = await asyncio.to_thread(self._generate, [request for request, _ in batch])
+            except Exception as err:  # e.g. out of memory: each request of the batch fails, recorded
+                for _, future in batch:
+                    future.set_exception(err)
+            else:
+                for (_, future), response in zip(batch, responses, strict=True):
+                    future.set_result(response)
+
+    def _generate(self, requests: list[Request]) -> list[Response]:
+        torch = self.torch
+        tokenizer, model = self._language_model()
+        prompts = [
+            tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True) for r in requests
+        ]
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        first = requests[0]
+        want_logprobs = any(r.logprobs for r in requests)
+        options: dict[str, Any] = {
+            "max_new_tokens": first.max_tokens or 256,
+            "return_dict_in_generate": True,
+            "output_logits": want_logprobs,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
+        if first.temperature:
+            options |= {
+                "do_sample": True,
+                "temperature": first.temperature,
+                "top_p": first.top_p or 1.0,
+                "top_k": 0,
+            }
+        else:
+            options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        seed_material = json.dumps([[r.messages, r.sample_index] for r in requests], sort_keys=True).encode()
+        torch.manual_seed(int.from_bytes(hashlib.sha256(seed_material).digest()[:8], "little"))
+        with torch.inference_mode():
+            out = model.generate(**encoded, **options)
+        generated = out.sequences[:, encoded["input_ids"].shape[1] :]
+        eos_ids = set(_as_list(model.generation_config.eos_token_id)) | {tokenizer.eos_token_id}
+        responses = []
+        for i, request in enumerate(requests):
+            ids = generated[i].tolist()
+            end = next((k for k, t in enumerate(ids) if t in eos_ids), None)
+            ids = ids if end is None else ids[:end]
+            text = tokenizer.decode(ids, skip_special_tokens=True)
+            finish_reason = "length" if end is None else "stop"
+            cut = min((p for s in request.stop or [] if (p := text.find(s)) >= 0), default=None)
+            if cut is not None:
+                text, finish_reason = text[:cut], "stop"
+            logprobs = None
+            if request.logprobs:
+                logprobs = self._token_logprobs(
+                    tokenizer, [step[i] for step in out.logits[: len(ids)]], ids, request.top_logprobs or 1
+                )
+            responses.append(
+                Response(
+                    ok=True,
+                    text=text,
+                    finish_reason=finish_reason,
+                    logprobs=logprobs,
+                    prompt_tokens=int(encoded["attention_mask"][i].sum()),
+                    completion_tokens=len(ids),
+                )
+            )
+        return responses
+
+    def _token_logprobs(self, tokenizer: Any, logits: list[Any], ids: list[int], top_n: int) -> list[TokenLogprob]:
+        out = []
+        for step_logits, token_id in zip(logits, ids, strict=True):
+            logprobs = self.torch.log_softmax(step_logits.float(), dim=-1)
+            values, indices = logprobs.topk(top_n)
+            top = {tokenizer.decode([j]): float(v) for v, j in zip(values.tolist(), indices.tolist(), strict=True)}
+            out.append(TokenLogprob(tokenizer.decode([token_id]), float(logprobs[token_id]), top))
+        return out
+
+    # ------------------------------------------------------------------------------------ classification
+
+    def classify(self, pairs: list[tuple[str, str]]) -> tuple[list[dict[str, float]], list[int]]:
+        """Label probabilities per (premise, hypothesis) pair, and the input tokens of each."""
+        tokenizer, model = self._sequence_classifier()
+        labels = model.config.id2label
+        results: list[dict[str, float]] = []
+        token_counts: list[int] = []
+        size = self.cfg.hf.batch_size
+        for start in range(0, len(pairs), size):
+            chunk = pairs[start : start + size]
+            encoded = tokenizer(
+                [p for p, _ in chunk],
+                [h for _, h in chunk],
+                padding=True,
+                truncation=True,
+                return_tensors="pt",
+            ).to(model.device)
+            with self.torch.inference_mode():
+                probs = self.torch.softmax(model(**encoded).logits.float(), dim=-1).tolist()
+            results += [{labels[k]: p for k, p in enumerate(row)} for row in probs]
+            token_counts += encoded["attention_mask"].sum(dim=1).tolist()
+        return results, token_counts
+
+
+def _sampling(request: Request) -> tuple:
+    """Requests that can share one generate() call."""
+    return request.temperature, request.top_p, request.max_tokens
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]

@@ -1,0 +1,1 @@
+"""Real stand-ins for tests and benchmarks: a loopback OpenAI-compatible server and tiny random models."""

@@ -1,0 +1,344 @@
+"""A loopback OpenAI-compatible server answering with the sim backend, with injected faults.
+
+    python -m engine.testing.fake_openai --port 0 [--latency-ms N] [--fail-rate P] [--seed S]
+
+prints its base URL (`http://127.0.0.1:PORT/v1`) as the first line of stdout, then serves
+POST /v1/chat/completions (with logprobs/top_logprobs). Headers `X-Execfeed-Task` and `X-Execfeed-Sample`
+route a request to its sim handler (default task `generic.echo`).
+
+Faults (`FAULTS`), each drawn at rate P: rate_limit (429 with Retry-After), server_error (500), slow (a reply
+later than any sane client timeout), drop (connection closed without a reply), malformed (a cut JSON body),
+empty_choices, length (a truncated reply, finish_reason "length"), content_filter (no content). The draw is
+seeded by (seed, body, how many times this body was seen), so a run is reproducible whatever the concurrency,
+and a retried request meets a fresh draw. POST /faults {"plan": [kind, ...]} forces the next requests' faults
+in arrival order, for tests of one fault at a time.
+
+GET /stats gives {"requests", "in_flight", "max_in_flight", "faults": {kind: n}}; POST /stats/reset zeroes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from engine.llm.config import SimSettings
+from engine.llm.openai_backend import SIM_FINGERPRINT
+from engine.llm.sim_backend import answer
+from engine.llm.types import LLMConfigError, Request
+
+FAULTS = (
+    "rate_limit",
+    "server_error",
+    "slow",
+    "drop",
+    "malformed",
+    "empty_choices",
+    "length",
+    "content_filter",
+)
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        *,
+        latency_ms: float = 0,
+        fail_rate: float = 0.0,
+        seed: int = 0,
+        faults: tuple[str, ...] = FAULTS,
+        slow_s: float = 30.0,
+        retry_after_s: float = 0.05,
+        sim: SimSettings | None = None,
+    ):
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {FAULTS}")
+        self.latency_s = latency_ms / 1000
+        self.fail_rate = fail_rate
+        self.seed = seed
+        self.faults = faults
+        self.slow_s = slow_s
+        self.retry_after_s = retry_after_s
+        self.sim = sim or SimSettings(seed=seed)
+        self.plan: deque[str] = deque()
+        self._seen: Counter[str] = Counter()
+        self.reset()
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fault_counts: Counter[str] = Counter()
+
+    def stats(self) -> dict:
+        return {
+            "requests": self.requests,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "faults": dict(self.fault_counts),
+        }
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/stats", self._get_stats)
+        app.router.add_post("/stats/reset", self._reset_stats)
+        app.router.add_post("/faults", self._set_plan)
+        return app
+
+    # --------------------------------------------------------------------------------------------- control
+
+    async def _get_stats(self, _request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
+    async def _reset_stats(self, _request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response(self.stats())
+
+    async def _set_plan(self, request: web.Request) -> web.Response:
+        plan = (await request.json())["plan"]
+        if set(plan) - set(FAULTS):
+            return web.json_response({"error": f"unknown faults in {plan}; known: {FAULTS}"}, status=400)
+        self.plan = deque(plan)
+        return web.json_response({"plan": plan})
+
+    # -------------------------------------------------------------------------------------------- the API
+
+    def _draw_fault(self, raw: bytes) -> str | None:
+        if self.plan:
+            return self.plan.popleft()
+        if not self.fail_rate:
+            return None
+        digest = hashlib.sha256(raw).hexdigest()
+        self._seen[digest] += 1
+        rng = random.Random(f"{self.seed}:{digest}:{self._seen[digest]}")
+        return rng.choice(self.faults) if rng.random() < self.fail_rate else None
+
+    async def _chat(self, http: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            raw = await http.read()
+            fault = self._draw_fault(raw)
+            if fault:
+                self.fault_counts[fault] += 1
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            return await self._reply(http, json.loads(raw), fault)
+        finally:
+            self.in_flight -= 1
+
+    async def _reply(self, http: web.Request, body: dict, fault: str | None) -> web.StreamResponse:
+        if fault == "rate_limit":
+            wait = self.retry_after_s
+            return _error(
+                429,
+                "Rate limit reached (simulated)",
+                "rate_limit_exceeded",
+                {"Retry-After": f"{wait:g}", "retry-after-ms": f"{wait * 1000:g}"},
+            )
+        if fault == "server_error":
+            return _error(500, "The server had an error (simulated)", "server_error")
+        if fault == "slow":
+            await asyncio.sleep(self.slow_s)
+        if fault == "drop":
+            http.transport.close()
+            raise web.HTTPInternalServerError()  # never written: the connection is gone
+        if fault == "malformed":
+            return web.Response(text='{"id": "chatcmpl-cut", "object": "chat.comp', content_type="application/json")
+        request = Request(
+            messages=body["messages"],
+            task=http.headers.get("X-Execfeed-Task", "generic.echo"),
+            sample_index=int(http.headers.get("X-Execfeed-Sample", 0)),
+            temperature=body.get("temperature"),
+            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens"),
+            top_p=body.get("top_p"),
+            stop=body.get("stop"),
+            logprobs=bool(body.get("logprobs")),
+            top_logprobs=body.get("top_logprobs"),
+        )
+        try:
+            response, _truth = answer(request, self.sim)
+        except LLMConfigError as err:
+            return _error(400, str(err), "invalid_request_error")
+        text, finish_reason = response.text, response.finish_reason
+        if fault == "length":
+            text, finish_reason = " ".join(text.split()[: max(1, response.completion_tokens // 2)]), "length"
+        elif fault == "content_filter":
+            text, finish_reason = None, "content_filter"
+        logprobs = None
+        if response.logprobs is not None:
+            logprobs = {
+                "content": [
+                    {
+                        "token": t.token,
+                        "logprob": t.logprob,
+                        "bytes": list(t.token.encode()),
+                        "top_logprobs": [
+                            {"token": k, "logprob": v, "bytes": list(k.encode())} for k, v in t.top.items()
+                        ],
+                    }
+                    for t in response.logprobs
+                ]
+            }
+        choices = [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": logprobs,
+                "finish_reason": finish_reason,
+            }
+        ]
+        return web.json_response(
+            {
+                "id": f"chatcmpl-sim-{self.requests}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "sim"),
+                "system_fingerprint": SIM_FINGERPRINT,
+                "choices": [] if fault == "empty_choices" else choices,
+                "usage": {
+                    "prompt_tokens": response.prompt_tokens,
+                    "completion_tokens": response.completion_tokens,
+                    "total_tokens": response.prompt_tokens + response.completion_tokens,
+                },
+            }
+        )
+
+
+def _error(status: int, message: str, code: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": code, "code": code}}, status=status, headers=headers
+    )
+
+
+# ------------------------------------------------------------------------------------- running the server
+
+
+async def start(server: FakeOpenAI, port: int = 0) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(server.app(), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/v1"
+
+
+@dataclass
+class ThreadServer:
+    base_url: str
+    server: FakeOpenAI
+
+
+@contextmanager
+def serve_in_thread(**options) -> Iterator[ThreadServer]:
+    """The server on its own event loop in a daemon thread of this process (for tests)."""
+    server = FakeOpenAI(**options)
+    loop = asyncio.new_event_loop()
+    started: dict = {}
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        started["runner"], started["url"] = loop.run_until_complete(start(server))
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="fake-openai", daemon=True)
+    thread.start()
+    ready.wait(30)
+    try:
+        yield ThreadServer(started["url"], server)
+    finally:
+        asyncio.run_coroutine_threadsafe(started["runner"].cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(30)
+
+
+@contextmanager
+def serve_in_process(*args: str) -> Iterator[str]:
+    """The server as `python -m engine.testing.fake_openai --port 0 ARGS` (for benchmarks and for tests that
+    need it out of the client's process); yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.testing.fake_openai", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError(f"fake_openai did not start (exit status {proc.poll()}, printed {url!r})")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def stats(base_url: str, *, reset: bool = False) -> dict:
+    """GET /stats (or POST /stats/reset) of a server at `base_url` (its /v1 URL)."""
+    root = base_url.removesuffix("/v1")
+    request = urllib.request.Request(root + ("/stats/reset" if reset else "/stats"), method="POST" if reset else "GET")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def plan_faults(base_url: str, kinds: list[str]) -> None:
+    """Force the faults of the next requests, in arrival order."""
+    root = base_url.removesuffix("/v1")
+    request = urllib.request.Request(
+        root + "/faults",
+        data=json.dumps({"plan": kinds}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=30).close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m engine.testing.fake_openai", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--fail-rate", type=float, default=0.0, help="probability of a fault per request")
+    parser.add_argument("--faults", default=",".join(FAULTS), help="comma-separated kinds to draw from")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--slow-s", type=float, default=30.0, help="how late a 'slow' reply comes")
+    parser.add_argument("--retry-after-s", type=float, default=0.05, help="Retry-After sent with a 429")
+    args = parser.parse_args(argv)
+    server = FakeOpenAI(
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        seed=args.seed,
+        faults=tuple(args.faults.split(",")),
+        slow_s=args.slow_s,
+        retry_after_s=args.retry_after_s,
+    )
+
+    async def serve() -> None:
+        runner, url = await start(server, args.port)
+        print(url, flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

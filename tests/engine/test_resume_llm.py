@@ -1,0 +1,51 @@
+"""A run killed in the middle of a model-calling stage resumes from its cached responses: no answered
+request is paid for twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from engine.testing.fake_openai import serve_in_process, stats
+from tests.conftest import table
+from tests.engine.test_resume import start_run
+
+F = "tests.engine.fixture_stages"
+N = 120
+IN_FLIGHT = 4
+
+
+def test_sigkill_mid_llm_stage_pays_each_answered_request_once(make_config, tmp_path):
+    numbers = tmp_path / "numbers.jsonl"
+    numbers.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(N)))
+    with serve_in_process("--latency-ms", "40") as base_url:
+        cfg = make_config(
+            {"numbers": {"source": str(numbers)},
+             "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
+            llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test",
+                 "max_in_flight": IN_FLIGHT, "timeout_s": 10, "progress": False},
+            roles={"teacher": {}},
+        )
+        killed = start_run(cfg, tmp_path / "killed")
+        deadline = time.monotonic() + 60
+        while stats(base_url)["requests"] < N // 3:
+            assert killed.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        answered_before = stats(base_url)["requests"]
+        assert answered_before < N
+
+        resumed = start_run(cfg, tmp_path / "resumed")
+        assert resumed.wait(timeout=120) == 0
+        total = stats(base_url)["requests"]
+
+    # only requests in flight at the kill (at most IN_FLIGHT) may have reached the server twice
+    assert N <= total <= N + IN_FLIGHT
+    assert table(tmp_path / "resumed", "select count(*) from echoed") == [(N,)]
+    hits = table(tmp_path / "resumed", "select count(*) from llm_calls where cache_hit")[0][0]
+    assert hits >= answered_before - IN_FLIGHT
+    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert summary["llm"]["cache_hits"] == hits

@@ -1,0 +1,100 @@
+"""The response cache: no answered request is paid twice, across runs and after a killed run."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.llm.ledger import summarize
+from tests.llm.conftest import openai_config, prompts
+
+
+def test_rerun_is_answered_from_the_cache_without_reaching_the_server(server, make):
+    first, _, _ = make(openai_config(server.base_url))
+    answered = first.complete(prompts(20))
+    server.server.reset()
+    again, ledger, _ = make(openai_config(server.base_url))
+    cached = again.complete(prompts(20))
+    assert server.server.stats()["requests"] == 0
+    assert [r.text for r in cached] == [r.text for r in answered]
+    assert all(r.cached for r in cached) and not any(r.cached for r in answered)
+    assert summarize(ledger) == {
+        "calls": 20,
+        "cache_hits": 20,
+        "retries": 0,
+        "failures": 0,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost_usd": 0.0,
+    }
+
+
+def test_cache_key_ignores_transport_settings(server, make):
+    make(openai_config(server.base_url, max_in_flight=2, timeout_s=5))[0].complete(prompts(3))
+    server.server.reset()
+    other, _, _ = make(openai_config(server.base_url, max_in_flight=7, timeout_s=9, max_retries=0))
+    assert all(r.cached for r in other.complete(prompts(3)))
+    assert server.server.stats()["requests"] == 0
+
+
+def test_sample_indices_are_distinct_entries(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    samples = [prompts(1, sample_index=i)[0] for i in range(4)]
+    responses = llm.complete(samples)
+    assert len({r.key for r in responses}) == 4
+    assert server.server.stats()["requests"] == 4
+    assert all(r.cached for r in llm.complete(samples))
+
+
+def test_identical_requests_in_one_batch_are_sent_once(server, make):
+    llm, ledger, _ = make(openai_config(server.base_url))
+    responses = llm.complete(prompts(1) * 3)
+    assert server.server.stats()["requests"] == 1
+    assert [r.cached for r in responses] == [False, True, True]
+    assert summarize(ledger)["calls"] == 3 and summarize(ledger)["cache_hits"] == 2
+
+
+def test_failures_are_not_cached(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    server.server.plan.append("content_filter")
+    assert [r.ok for r in llm.complete(prompts(1))] == [False]
+    assert [r.ok for r in llm.complete(prompts(1))] == [True]
+    assert server.server.stats()["requests"] == 2
+
+
+def test_readonly_reads_but_never_writes(server, make):
+    make(openai_config(server.base_url))[0].complete(prompts(2))
+    readonly, _, _ = make(openai_config(server.base_url, cache="readonly"))
+    responses = readonly.complete(prompts(4))
+    assert [r.cached for r in responses] == [True, True, False, False]
+    assert [r.cached for r in readonly.complete(prompts(4))] == [True, True, False, False]
+
+
+def test_off_neither_reads_nor_writes(server, make):
+    make(openai_config(server.base_url))[0].complete(prompts(2))
+    server.server.reset()
+    off, _, _ = make(openai_config(server.base_url, cache="off"))
+    assert not any(r.cached for r in off.complete(prompts(2)))
+    assert server.server.stats()["requests"] == 2
+
+
+def test_a_killed_batch_pays_again_only_for_unanswered_requests(server, make):
+    server.server.latency_s = 0.02
+    llm, first_ledger, _ = make(openai_config(server.base_url, max_in_flight=2))
+
+    async def run_until_some_answered():
+        task = asyncio.create_task(llm.acomplete(prompts(30)))
+        while sum(row["ok"] for row in first_ledger) < 6:
+            await asyncio.sleep(0.005)
+        task.cancel()  # the run dies mid-stage
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(run_until_some_answered())
+    paid = {row["key"] for row in first_ledger if row["ok"]}
+    server.server.reset()
+    resumed, ledger, _ = make(openai_config(server.base_url, max_in_flight=2))
+    responses = resumed.complete(prompts(30))
+    assert all(r.ok for r in responses)
+    assert server.server.stats()["requests"] == 30 - len(paid)
+    assert {row["key"] for row in ledger if row["attempt"] > 0}.isdisjoint(paid)
+    cancelled = [row for row in first_ledger if row["error"] == "cancelled while in flight"]
+    assert cancelled  # attempts cut short are in the ledger too: the endpoint may have billed them

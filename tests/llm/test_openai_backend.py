@@ -1,0 +1,125 @@
+"""The openai backend, through the real openai client, against the real loopback server and its faults."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.llm import Request, Retryable
+from engine.llm.ledger import summarize
+from engine.llm.openai_backend import parse_retry_after
+from tests.llm.conftest import openai_config, prompts
+
+RECOVERED = ["rate_limit", "server_error", "slow", "drop", "malformed", "empty_choices"]
+
+
+@pytest.mark.parametrize("fault", RECOVERED)
+def test_transient_fault_is_retried_and_answered(server, make, fault):
+    llm, ledger, _ = make(openai_config(server.base_url, timeout_s=0.5))
+    server.server.plan.append(fault)
+    [response] = llm.complete(prompts(1))
+    assert response.ok and response.text == "prompt number 0"
+    assert server.server.stats()["requests"] == 2
+    assert [(row["attempt"], row["ok"]) for row in ledger] == [(1, False), (2, True)]
+    assert ledger[0]["error"]
+    assert summarize(ledger)["retries"] == 1 and summarize(ledger)["failures"] == 0
+
+
+def test_content_filter_is_a_recorded_failure_not_retried(server, make):
+    llm, ledger, _ = make(openai_config(server.base_url))
+    server.server.plan.append("content_filter")
+    [response] = llm.complete(prompts(1))
+    assert not response.ok and response.text is None
+    assert "content_filter" in response.error and response.finish_reason == "content_filter"
+    assert server.server.stats()["requests"] == 1
+    assert summarize(ledger)["failures"] == 1
+
+
+def test_length_is_ok_with_its_finish_reason(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    server.server.plan.append("length")
+    [response] = llm.complete(prompts(1))
+    assert response.ok and response.finish_reason == "length"
+    assert "prompt number 0".startswith(response.text) and response.text != "prompt number 0"
+
+
+def test_persistent_fault_becomes_a_failure_with_its_error(server, make):
+    llm, ledger, _ = make(openai_config(server.base_url, max_retries=2))
+    server.server.plan.extend(["server_error"] * 3)
+    [response] = llm.complete(prompts(1))
+    assert not response.ok and response.text is None
+    assert "HTTP 500" in response.error and "3 attempts" in response.error
+    assert [row["attempt"] for row in ledger] == [1, 2, 3]
+    assert summarize(ledger) | {"cost_usd": 0} == {
+        "calls": 1,
+        "cache_hits": 0,
+        "retries": 2,
+        "failures": 1,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost_usd": 0,
+    }
+
+
+def test_client_error_is_recorded_without_retry(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    [response] = llm.complete(prompts(1, task="generic.no_such_task"))
+    assert not response.ok and "HTTP 400" in response.error and "no_such_task" in response.error
+    assert server.server.stats()["requests"] == 1
+
+
+def test_random_faults_every_request_answered_in_order(server, make):
+    server.server.fail_rate = 0.3
+    server.server.faults = ("rate_limit", "server_error", "drop", "malformed", "empty_choices")
+    llm, ledger, _ = make(openai_config(server.base_url, max_retries=8, max_in_flight=8))
+    responses = llm.complete(prompts(60))
+    assert [r.text for r in responses] == [f"prompt number {i}" for i in range(60)]
+    summary = summarize(ledger)
+    assert summary["calls"] == 60 and summary["failures"] == 0
+    assert summary["retries"] == server.server.stats()["requests"] - 60 > 0
+
+
+def test_logprobs_and_task_routing_over_http(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    question = "Which is a fruit?\nA) stone\nB) apple\nC) chair"
+    requests = [
+        Request(
+            [{"role": "user", "content": question}],
+            task="generic.choice",
+            logprobs=True,
+            top_logprobs=3,
+            sample_index=i,
+        )
+        for i in range(8)
+    ]
+    responses = llm.complete(requests)
+    for response in responses:
+        assert response.ok and response.simulated
+        letter = next(t for t in response.logprobs if t.token in "ABC")
+        assert set(letter.top) == {"A", "B", "C"} and max(letter.top.values()) == letter.logprob
+    assert len({r.text for r in responses}) > 1  # sample indices reach the sim handler as headers
+
+
+def test_json_schema_is_sent_as_response_format(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
+    schema = {"title": "Topic reply", "type": "object", "properties": {"topic": {"type": "string"}}}
+    [response] = llm.complete([Request([{"role": "user", "content": "cats"}], task="generic.json", json_schema=schema)])
+    assert response.ok and "topic" in response.text
+
+
+def test_repeated_sync_calls_in_one_process(server, make):
+    llm, _, _ = make(openai_config(server.base_url, cache="off"))
+    for _ in range(3):  # each call runs a new event loop; the HTTP client must follow it
+        assert all(r.ok for r in llm.complete(prompts(4)))
+
+
+def test_retry_after_header_forms():
+    assert parse_retry_after({"retry-after-ms": "250"}) == 0.25
+    assert parse_retry_after({"retry-after": "2"}) == 2.0
+    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a date in the past
+    assert parse_retry_after({}) is None
+
+
+def test_retry_after_replaces_the_backoff(server, make):
+    llm, _, _ = make(openai_config(server.base_url, backoff_s=100.0, backoff_max_s=100.0))
+    assert llm._backoff(1, Retryable("HTTP 429", retry_after=0.01)) == 0.01
+    assert 0 <= llm._backoff(3, Retryable("HTTP 500")) <= 100.0
