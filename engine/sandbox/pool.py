@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import queue
+import sys
 import threading
 import weakref
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
+from tqdm import tqdm
 
 from engine.sandbox.cache import OutcomeCache, outcome_key
 from engine.sandbox.outcome import Job, Outcome, as_verdict
@@ -78,6 +80,7 @@ class Sandbox:
         self.threads = ThreadPoolExecutor(workers, thread_name_prefix="sandbox")
         self.lock = threading.Lock()
         self.closed = False
+        self.desc: str | None = None  # the progress bar's label for the batch being run
         self.finalizer = weakref.finalize(self, close_workers, self.slots)
 
     def __enter__(self) -> Sandbox:
@@ -102,9 +105,9 @@ class Sandbox:
     def worker_pids(self) -> list[int]:
         return [worker.pid for worker in self.slots if worker is not None]
 
-    def run(self, jobs: Iterable[Job], *, expect_bool: bool = False) -> list[Outcome]:
+    def run(self, jobs: Iterable[Job], *, expect_bool: bool = False, desc: str | None = None) -> list[Outcome]:
         """One Outcome per Job, in order. expect_bool=True applies as_verdict: any ok value that is not
-        a real bool becomes an error "non-bool"."""
+        a real bool becomes an error "non-bool". With `desc`, a progress bar counts executed jobs."""
         jobs = list(jobs)
         for job in jobs:
             if not isinstance(job, Job):
@@ -112,6 +115,7 @@ class Sandbox:
         with self.lock:
             if self.closed:
                 raise RuntimeError("Sandbox.run called after close()")
+            self.desc = desc
             outcomes = self.run_cached(jobs) if self.cache is not None else self.run_uncached(jobs)
         return [as_verdict(o) for o in outcomes] if expect_bool else outcomes
 
@@ -143,23 +147,26 @@ class Sandbox:
         chunks: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
         for start in range(0, len(jobs), size):
             chunks.put(list(range(start, min(len(jobs), start + size))))
-        drains = [self.threads.submit(self.drain, slot, chunks, jobs, results)
-                  for slot in range(min(self.workers, math.ceil(len(jobs) / size)))]
-        for drain in drains:
-            drain.result()
+        with tqdm(total=len(jobs), desc=self.desc, disable=self.desc is None, file=sys.stderr, leave=False,
+                  dynamic_ncols=True) as bar:
+            drains = [self.threads.submit(self.drain, slot, chunks, jobs, results, bar)
+                      for slot in range(min(self.workers, math.ceil(len(jobs) / size)))]
+            for drain in drains:
+                drain.result()
         self.counts["executions"] += len(jobs)
         for outcome, _ in results:
             if outcome.status in STATUS_COUNTER:
                 self.counts[STATUS_COUNTER[outcome.status]] += 1
         return results
 
-    def drain(self, slot: int, chunks: queue.SimpleQueue, jobs: list[Job], results: list) -> None:
+    def drain(self, slot: int, chunks: queue.SimpleQueue, jobs: list[Job], results: list, bar: tqdm) -> None:
         """Take chunks until none are left, on this slot's worker, replacing the worker when it dies."""
         while True:
             try:
                 pending = chunks.get_nowait()
             except queue.Empty:
                 return
+            chunk_size = len(pending)
             retried: set[int] = set()
             while pending:
                 worker = self.slots[slot] or self.replace_worker(slot)
@@ -176,6 +183,7 @@ class Sandbox:
                 else:
                     results[culprit] = (failure.outcome, not failure.retry)
                     pending = pending[failure.position + 1:]
+            bar.update(chunk_size)
 
     def replace_worker(self, slot: int) -> WorkerProcess:
         if self.slots[slot] is not None:
