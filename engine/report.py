@@ -3,6 +3,7 @@ own report (filter quality, curves) when it declares one."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import sys
@@ -52,9 +53,10 @@ def experiment_report(env: RunEnv, run_dir: Path) -> dict:
     from engine.graph import import_callable
 
     func = import_callable(env.config.report, "report")
+    kwargs = {"config": env.config.model_dump()} if "config" in inspect.signature(func).parameters else {}
     with env.rundb.connect() as con:
         try:
-            extra = func(con=con, run_dir=run_dir)
+            extra = func(con=con, run_dir=run_dir, **kwargs)
         except Exception as e:  # a broken report must not hide the finished run
             log.exception("report %s failed", env.config.report)
             return {"report_error": f"{type(e).__name__}: {e}"}

@@ -30,9 +30,22 @@ def to_arrow(rows: list[Row], what: str) -> pa.Table | None:
     if not rows:
         return None
     try:
-        return pa.Table.from_pylist(rows)
+        table = pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
         raise RowsError(f"{what}: cannot make a typed table ({e}); {_mixed_column_hint(rows)}") from e
+    return table.cast(pa.schema([pa.field(f.name, _typed(f.type)) for f in table.schema]))
+
+
+def _typed(t: pa.DataType) -> pa.DataType:
+    """Columns that held only None or empty lists have no type of their own; make them text, so a later
+    slice with real values (or a UNION in SQL) lines up instead of meeting an INTEGER[] from nowhere."""
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_typed(t.value_type))
+    if pa.types.is_struct(t):
+        return pa.struct([pa.field(f.name, _typed(f.type)) for f in t])
+    return t
 
 
 def _mixed_column_hint(rows: list[Row]) -> str:

@@ -91,3 +91,7 @@ def echoed(numbers: list[dict], ctx) -> list:
         else Rejected(r, "llm_error", resp.error)
         for r, resp in zip(numbers, replies, strict=True)
     ]
+
+
+def blanks(numbers: list[dict]) -> list[dict]:
+    return [{"tags": [], "note": None, "parent_ids": [numbers[0]["id"]]}]

@@ -130,3 +130,10 @@ def test_a_filter_that_rejects_everything_leaves_a_typed_empty_table(make_config
     assert summary["status"] == "ok", summary["error"]
     assert summary["stages"]["nothing"]["rows_out"] == 0
     assert "label" in [r[0] for r in table(tmp_path / "run", "describe nothing")]
+
+
+def test_empty_lists_and_nulls_become_text_columns(make_config, numbers_file, tmp_path):
+    run(make_config({"numbers": {"source": str(numbers_file)},
+                     "blank": {"fn": f"{F}:blanks", "inputs": ["numbers"]}}), tmp_path / "run")
+    types = dict((r[0], r[1]) for r in table(tmp_path / "run", "describe blank"))
+    assert types["tags"] == "VARCHAR[]" and types["note"] == "VARCHAR"

@@ -1,0 +1,146 @@
+"""Scoring an instruction on multiple-choice items: the evaluator's requests, the answer letter, strict format
+compliance, the cross-entropy of the correct letter, and per-prompt aggregates. Shared by the answers_* and
+*_scored stages, which are thin wrappers naming their tables.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request, Response
+from engine.rows import Rejected
+
+LETTERS = "ABCD"
+LOG_FLOOR = math.log(1e-4)
+CE_MAX = -LOG_FLOOR  # the cross-entropy of an item answered without a usable letter
+
+
+class EvaluatorParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_template: str  # path of the template rendering one item (passage, question, options A-D)
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=1, le=512)
+    logprobs: bool  # false: the backend gives none, estimate the cross-entropy from sampled answers
+    top_logprobs: int = Field(ge=4, le=20)
+    fallback_samples: int = Field(ge=1, le=64)
+    fallback_temperature: float = Field(gt=0, le=2)
+
+
+_PATTERNS = [
+    re.compile(r"^\W*([A-D])\W*$"),  # "B", "B.", "(B)", "**B**"
+    re.compile(r"^\W*([A-D])\)\s"),  # "B) the option's text"
+    re.compile(r"\banswer(?: is)?\W{0,3}(?:option\s+)?\(?([A-D])\b\)?", re.IGNORECASE),  # "The answer is (B)"
+    re.compile(r"\boption\s+\(?([A-D])\b"),  # "I choose option C"
+]
+
+
+def extract_letter(reply: str) -> str | None:
+    """The answer letter a reply gives, or None. Only unambiguous forms count: a lone letter, `B) text`,
+    `answer is B`, `option B`; a capital A starting a sentence ("A badger...") is not an answer."""
+    text = reply.strip()
+    for pattern in _PATTERNS:
+        if m := pattern.search(text):
+            return m[1].upper()
+    return None
+
+
+def is_strict_letter(reply: str) -> bool:
+    """Strict format compliance: the reply is exactly one letter A-D (surrounding whitespace allowed)."""
+    return reply.strip() in tuple(LETTERS)
+
+
+def _floored(p: float) -> float:
+    return -max(math.log(p), LOG_FLOOR) if p > 0 else CE_MAX
+
+
+def letter_cross_entropy(top: dict[str, float], correct: str) -> float:
+    """-log p(correct letter) from the first token's top logprobs: each letter's mass is that of its token with
+    and without a leading space ("B", " B"); masses are renormalised over the four letters; log p is floored at
+    log(1e-4), so an absent correct letter costs 9.21 nats, not infinity."""
+    mass = {x: sum(math.exp(top[t]) for t in (x, " " + x) if t in top) for x in LETTERS}
+    total = sum(mass.values())
+    return _floored(mass[correct] / total) if total > 0 else CE_MAX
+
+
+def sampled_cross_entropy(letters: list[str | None], correct: str) -> float:
+    """The fallback when a backend gives no logprobs: p(correct) is the share of sampled answers naming it."""
+    return _floored(sum(1 for x in letters if x == correct) / len(letters))
+
+
+def _messages(prompt: str, item: dict, template: str) -> list[dict[str, str]]:
+    user = template.format(context=item["context"], question=item["question"], **item["options"])
+    return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
+
+
+def answer_rows(prompts: list[dict], items: list[dict], params: EvaluatorParams, ctx: Context,
+                desc: str) -> list[dict | Rejected]:
+    """One row per (prompt, item): the evaluator's reply, its letter, correctness, strict compliance and the
+    cross-entropy of the correct letter. A failed call or a reply without a letter is a Rejected row."""
+    template = (ctx.project_root / Path(params.question_template)).read_text()
+    pairs = [(p, it) for p in prompts for it in items]
+    llm = ctx.llm("evaluator")
+    asked = [Request(_messages(p["prompt"], it, template), task="prompt_opt.evaluate",
+                     temperature=params.temperature, max_tokens=params.max_tokens, logprobs=params.logprobs,
+                     top_logprobs=params.top_logprobs if params.logprobs else None) for p, it in pairs]
+    replies = llm.complete(asked, desc=desc)
+    # no first-token logprobs (the backend gives none, or logprobs: false): sample answers instead
+    lacking = [i for i, r in enumerate(replies) if r.ok and not r.logprobs]
+    samples: dict[int, list[Response]] = {i: [] for i in lacking}
+    extra = [(i, j) for i in lacking for j in range(1, params.fallback_samples + 1)]
+    sampled = llm.complete([Request(asked[i].messages, task="prompt_opt.evaluate", sample_index=j,
+                                    temperature=params.fallback_temperature, max_tokens=params.max_tokens)
+                            for i, j in extra], desc=f"{desc} (sampled)") if extra else []
+    for (i, _), response in zip(extra, sampled, strict=True):
+        samples[i].append(response)
+    rows: list[dict | Rejected] = []
+    for i, ((prompt, item), reply) in enumerate(zip(pairs, replies, strict=True)):
+        row = {"prompt_id": prompt["id"], "item_id": item["id"], "answer": item["answer"], "reply": reply.text,
+               "letter": None, "correct": False, "strict": False, "cross_entropy": CE_MAX, "ce_source": None,
+               "llm_key": reply.key, "simulated": reply.simulated, "parent_ids": [prompt["id"], item["id"]]}
+        if not reply.ok:
+            rows.append(Rejected(row, "llm_error", reply.error or ""))
+            continue
+        letter = extract_letter(reply.text)
+        if i in samples:
+            ce = sampled_cross_entropy([extract_letter(s.text) if s.ok else None for s in samples[i]], item["answer"])
+            source = "sampled"
+        else:
+            ce, source = letter_cross_entropy(reply.logprobs[0].top, item["answer"]), "top_logprobs"
+        row |= {"letter": letter, "correct": letter == item["answer"], "strict": is_strict_letter(reply.text),
+                "cross_entropy": round(ce, 6), "ce_source": source}
+        rows.append(row if letter else Rejected(row, "not_a_letter", reply.text[:500]))
+    return rows
+
+
+def prompt_scores(prompts: list[dict], answers: list[dict], items: list[dict], prefix: str) -> list[dict]:
+    """Each prompt row again, with its scores over `items` (`prefix` names the split: train_*, heldout_*) and
+    one result per item (`<prefix>_results`: letter, cross-entropy). An item with no kept answer (no letter,
+    failed call) counts as wrong and not compliant, at the cross-entropy cap, with letter null."""
+    answered = {(a["prompt_id"], a["item_id"]): a for a in answers}
+    n = len(items)
+    rows = []
+    for p in prompts:
+        mine = [answered.get((p["id"], it["id"])) for it in items]
+        kept = [a for a in mine if a is not None]
+        results = [{"item_id": it["id"], "answer": it["answer"], "letter": a["letter"] if a else None,
+                    "cross_entropy": a["cross_entropy"] if a else CE_MAX} for it, a in zip(items, mine, strict=True)]
+        rows.append({**p,
+                     f"{prefix}_n": n,
+                     f"{prefix}_correct": sum(a["correct"] for a in kept),
+                     f"{prefix}_accuracy": round(sum(a["correct"] for a in kept) / n, 6),
+                     f"{prefix}_compliance": round(sum(a["strict"] for a in kept) / n, 6),
+                     f"{prefix}_cross_entropy": round(sum(r["cross_entropy"] for r in results) / n, 6),
+                     f"{prefix}_unanswered": n - len(kept),
+                     f"{prefix}_ce_source": "/".join(sorted({a["ce_source"] for a in kept})) or None,
+                     f"{prefix}_results": results})
+    return rows
+
+
+def rank_key(row: dict) -> tuple:
+    """Best first: higher train accuracy, then lower train cross-entropy, then id (for a stable order)."""
+    return (-row["train_accuracy"], row["train_cross_entropy"], row["id"])

@@ -1,0 +1,85 @@
+"""One row per (epoch, proposal): the meta prompt asking the generator for a new instruction, built from the
+scored pool so far.
+
+Selection (`strategy`) picks `k` of the pool's (prompt, train item) results: `random` draws them at random,
+a fresh draw per proposal; `best_worst` takes the k/2 lowest and k/2 highest cross-entropy results.
+`meta: original` shows each as prompt, question, correct answer, model answer and cross-entropy;
+`meta: opro` lists the pool's best prompts sorted by score (worst first, as OPRO does) with the selected
+results' items as task exemplars.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from stages.prompt_opt.evaluation import rank_key
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    meta: Literal["original", "opro"]
+    strategy: Literal["random", "best_worst"]
+    k: int = Field(ge=2, le=50)
+    proposals: int = Field(ge=1, le=64)
+    meta_template: str
+    example_template: str  # meta original: one shown result
+    opro_prompt_template: str  # meta opro: one scored prompt
+    opro_exemplar_template: str  # meta opro: one task exemplar
+    opro_max_prompts: int = Field(ge=1, le=100)
+
+
+def select_results(pool: list[dict], strategy: str, k: int, rng) -> list[tuple[dict, dict]]:
+    """(prompt row, result) pairs to show: k at random, or the k/2 best and k/2 worst by cross-entropy."""
+    results = [(p, r) for p in pool for r in p["train_results"]]
+    if strategy == "random":
+        return rng.sample(results, min(k, len(results)))
+    ranked = sorted(results, key=lambda pr: (pr[1]["cross_entropy"], pr[0]["id"], pr[1]["item_id"]))
+    low = ranked[: k // 2]
+    high = ranked[len(low):][-(k - len(low)):]
+    return low + high
+
+
+def _render_original(shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, str]) -> str:
+    examples = "\n\n".join(
+        t["example"].format(prompt=json.dumps(p["prompt"], ensure_ascii=False),
+                            question=items[r["item_id"]]["question"], answer=r["answer"],
+                            model_answer=r["letter"] or "(no letter)", cross_entropy=f"{r['cross_entropy']:.3f}")
+        for p, r in shown)
+    return t["meta"].format(examples=examples)
+
+
+def _render_opro(pool: list[dict], shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, str],
+                 max_prompts: int) -> str:
+    best = sorted(pool, key=rank_key)[:max_prompts]
+    scored = "\n\n".join(t["prompt"].format(prompt=p["prompt"], score=round(100 * p["train_accuracy"]))
+                         for p in reversed(best))
+    item_ids = list(dict.fromkeys(r["item_id"] for _, r in shown))
+    exemplars = "\n\n".join(t["exemplar"].format(question=items[i]["question"], answer=items[i]["answer"],
+                                                 **items[i]["options"]) for i in item_ids)
+    return t["meta"].format(scored_prompts=scored, exemplars=exemplars)
+
+
+def meta_prompts(pool_prev: list[dict], items_train: list[dict], params: Params, ctx: Context) -> list[dict]:
+    root = ctx.project_root
+    templates = {name: (root / Path(path)).read_text().strip() for name, path in (
+        ("meta", params.meta_template), ("example", params.example_template),
+        ("prompt", params.opro_prompt_template), ("exemplar", params.opro_exemplar_template))}
+    items = {it["id"]: it for it in items_train}
+    rows = []
+    for j in range(params.proposals):
+        shown = select_results(pool_prev, params.strategy, params.k, ctx.rng)
+        if params.meta == "original":
+            text = _render_original(shown, items, templates)
+            shown_ids = list(dict.fromkeys(p["id"] for p, _ in shown))
+        else:
+            text = _render_opro(pool_prev, shown, items, templates, params.opro_max_prompts)
+            shown_ids = [p["id"] for p in sorted(pool_prev, key=rank_key)[:params.opro_max_prompts]]
+        rows.append({"epoch": ctx.iteration + 1, "proposal_index": j, "strategy": params.strategy,
+                     "meta": params.meta, "meta_prompt": text, "shown_prompt_ids": shown_ids,
+                     "parent_ids": shown_ids})
+    return rows

@@ -1,0 +1,11 @@
+"""The loop's stop condition: `patience` epochs in a row without a better best train accuracy."""
+
+from __future__ import annotations
+
+
+def patience_exhausted(pool: list[dict], iteration: int, params: dict) -> bool:
+    current = [p for p in pool if p["iteration"] == iteration]
+    best_by_epoch = [max((p["train_accuracy"] for p in current if p["epoch"] <= e), default=0.0)
+                     for e in range(iteration + 2)]  # epoch 0 (the initial prompts) up to this one
+    patience = params["patience"]
+    return len(best_by_epoch) > patience and best_by_epoch[-1] <= best_by_epoch[-1 - patience]

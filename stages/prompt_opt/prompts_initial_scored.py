@@ -1,0 +1,10 @@
+"""One row per initial prompt with its train accuracy, strict compliance and cross-entropy."""
+
+from __future__ import annotations
+
+from stages.prompt_opt.evaluation import prompt_scores
+
+
+def prompts_initial_scored(prompts_initial: list[dict], answers_initial: list[dict],
+                           items_train: list[dict]) -> list[dict]:
+    return prompt_scores(prompts_initial, answers_initial, items_train, "train")

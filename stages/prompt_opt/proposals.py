@@ -1,0 +1,31 @@
+"""One row per generator reply to a meta prompt: the raw text, before any cleaning."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from engine.rows import Rejected
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=16, le=4096)
+
+
+def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+    # each epoch asks for fresh samples: an unchanged meta prompt must not get last epoch's cached reply
+    first_sample = ctx.iteration * len(meta_prompts)
+    replies = ctx.llm("generator").complete(
+        [Request([{"role": "user", "content": m["meta_prompt"]}], task="prompt_opt.propose",
+                 sample_index=first_sample + m["proposal_index"], temperature=params.temperature,
+                 max_tokens=params.max_tokens) for m in meta_prompts],
+        desc=f"epoch {ctx.iteration + 1} proposals")
+    rows: list[dict | Rejected] = []
+    for meta, reply in zip(meta_prompts, replies, strict=True):
+        row = {"epoch": meta["epoch"], "reply": reply.text, "llm_key": reply.key, "simulated": reply.simulated,
+               "parent_ids": [meta["id"]]}
+        rows.append(row if reply.ok else Rejected(row, "llm_error", reply.error or ""))
+    return rows

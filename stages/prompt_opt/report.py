@@ -1,0 +1,104 @@
+"""The prompt_opt section of summary.json (the best prompt with its held-out accuracy and Wilson 95% interval,
+the gain over the best initial prompt, where the cross-entropies came from) and plots/training_curve.png."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a binomial proportion (95% for z = 1.96)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    return con.execute(sql).to_arrow_table().to_pylist()
+
+
+def training_curve(heldout: list[dict]) -> list[dict]:
+    """One point per epoch: the epoch's best candidate (epoch 0: the best initial prompt) and the best so far,
+    each with train and held-out accuracy."""
+    points = []
+    for epoch in sorted({h["epoch"] for h in heldout}):
+        at = [h for h in heldout if h["epoch"] == epoch]
+        so_far = next(h for h in at if "best_so_far" in h["picked_as"])
+        epoch_best = next((h for h in at if "epoch_best" in h["picked_as"]), None)
+        if epoch == 1:
+            initial = next(h for h in at if "initial_best" in h["picked_as"])
+            points.append({"epoch": 0, "train_accuracy": initial["train_accuracy"],
+                           "heldout_accuracy": initial["heldout_accuracy"],
+                           "best_train_accuracy": initial["train_accuracy"],
+                           "best_heldout_accuracy": initial["heldout_accuracy"]})
+        points.append({"epoch": epoch,
+                       "train_accuracy": epoch_best["train_accuracy"] if epoch_best else None,
+                       "heldout_accuracy": epoch_best["heldout_accuracy"] if epoch_best else None,
+                       "best_train_accuracy": so_far["train_accuracy"],
+                       "best_heldout_accuracy": so_far["heldout_accuracy"]})
+    return points
+
+
+def plot_curve(points: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    epochs = [p["epoch"] for p in points]
+    for key, label, style in (("train_accuracy", "epoch's best: train", "o--"),
+                              ("heldout_accuracy", "epoch's best: held-out", "s--"),
+                              ("best_train_accuracy", "best so far: train", "o-"),
+                              ("best_heldout_accuracy", "best so far: held-out", "s-")):
+        xs = [e for e, p in zip(epochs, points, strict=True) if p[key] is not None]
+        ax.plot(xs, [p[key] for p in points if p[key] is not None], style, label=label)
+    ax.set_xlabel("epoch (0: initial prompts)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title("prompt optimisation: accuracy per epoch")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
+    heldout = _rows(con, "select * from heldout_scored order by epoch, prompt_id")
+    best = _rows(con, "select * from prompts_ranked order by train_rank limit 1")[0]
+    final = next(h for h in heldout if h["epoch"] == max(x["epoch"] for x in heldout)
+                 and "best_so_far" in h["picked_as"])
+    initial = next(h for h in heldout if "initial_best" in h["picked_as"])
+    # per scoring of a prompt on a split; "sampled/top_logprobs" when a backend gave logprobs only sometimes
+    sources = dict(con.execute(
+        "select source, count(*) from (select train_ce_source as source from prompts_ranked union all "
+        "select heldout_ce_source from heldout_scored) where source is not null group by 1").fetchall())
+    points = training_curve(heldout)
+    plot_curve(points, run_dir / "plots" / "training_curve.png")
+    section = {
+        "best_prompt": best["prompt"],
+        "best_prompt_epoch": best["epoch"],
+        "train_accuracy": best["train_accuracy"],
+        "heldout_accuracy": final["heldout_accuracy"],
+        "heldout_n": final["heldout_n"],
+        "heldout_ci95": list(wilson_interval(final["heldout_correct"], final["heldout_n"])),
+        "heldout_compliance": final["heldout_compliance"],
+        "initial_best_prompt": initial["prompt"],
+        "initial_best_heldout_accuracy": initial["heldout_accuracy"],
+        "heldout_gain": round(final["heldout_accuracy"] - initial["heldout_accuracy"], 6),
+        "epochs_run": max(p["epoch"] for p in points),
+        "prompts_scored": con.execute("select count(*) from prompts_ranked").fetchone()[0],
+        "cross_entropy_from": {str(k): v for k, v in sources.items()},
+        "curve": points,
+    }
+    if any("sampled" in str(source) for source in sources):
+        section["note"] = ("the evaluator gave no logprobs for some answers: their cross-entropy comes from "
+                           "sampled answers (evaluator.fallback_samples per item)")
+    return {"prompt_opt": section}

@@ -1,0 +1,34 @@
+"""The stop condition on patience, and the Wilson interval of the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from stages.prompt_opt.patience import patience_exhausted
+from stages.prompt_opt.report import wilson_interval
+
+
+def pool_after(iteration: int, best_by_epoch: list[float]) -> list[dict]:
+    return [{"iteration": iteration, "epoch": e, "train_accuracy": acc} for e, acc in enumerate(best_by_epoch)]
+
+
+@pytest.mark.parametrize("accuracies, stop", [
+    ([0.5, 0.6], False),  # epoch 1 improved
+    ([0.5, 0.5], False),  # one epoch without gain, patience 2
+    ([0.5, 0.5, 0.4], True),  # two epochs without gain
+    ([0.5, 0.4, 0.7], False),
+    ([0.5, 0.7, 0.6, 0.7], True),  # equal is not better
+])
+def test_patience_counts_epochs_without_a_better_train_accuracy(accuracies, stop):
+    iteration = len(accuracies) - 2
+    assert patience_exhausted(pool_after(iteration, accuracies), iteration, {"patience": 2}) is stop
+
+
+def test_patience_reads_only_the_current_iteration_of_the_pool():
+    rows = pool_after(0, [0.5, 0.5]) + pool_after(1, [0.5, 0.5, 0.9])
+    assert patience_exhausted(rows, 1, {"patience": 1}) is False
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    assert wilson_interval(94, 100) == (0.8752, 0.9722)
+    assert wilson_interval(0, 10) == (0.0, 0.2775)

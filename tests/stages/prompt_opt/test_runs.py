@@ -1,0 +1,92 @@
+"""prompt_opt end to end: on sim from the default start, its stop conditions, bad data, no logprobs, and
+through the loopback OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+
+from engine.config import PROJECT_ROOT
+from engine.testing.fake_openai import serve_in_thread
+from tests.conftest import table
+
+SMALL = ("prompt_opt.train_size=8", "prompt_opt.heldout_size=12", "prompt_opt.proposals=2")
+CLEANING_REASONS = {"echo", "empty", "overlong", "duplicate"}
+
+
+def test_default_run_on_sim_gains_on_heldout_over_the_best_initial_prompt(run_experiment):
+    summary, run_dir = run_experiment("prompt_opt")
+    assert summary["status"] == "ok", summary["error"]
+    section = summary["prompt_opt"]
+    assert section["heldout_n"] == 100
+    assert section["heldout_gain"] >= 0.2, section
+    low, high = section["heldout_ci95"]
+    assert low < section["heldout_accuracy"] < high
+    assert section["cross_entropy_from"].keys() == {"top_logprobs"} and "note" not in section
+    assert (run_dir / "plots" / "training_curve.png").stat().st_size > 0
+    assert [p["epoch"] for p in section["curve"]] == list(range(section["epochs_run"] + 1))
+    # every proposal the cleaner refused has its reason; every candidate knows its epoch and parents
+    assert set(summary["stages"]["candidates"]["rejected"]) <= CLEANING_REASONS
+    assert table(run_dir, "select count(*) from prompts_ranked where origin = 'generated' "
+                          "and (epoch < 1 or len(parent_prompt_ids) = 0)") == [(0,)]
+    for name, key in (("prompts_ranked", "id"), ("items_split", "id"), ("answers", "iteration, id"),
+                      ("heldout_scored", "epoch, prompt_id")):
+        assert table(run_dir, f"select count(*) - count(distinct ({key})) from {name}") == [(0,)]
+
+
+def test_loop_stops_after_epochs(run_experiment):
+    summary, _ = run_experiment("prompt_opt", *SMALL, "prompt_opt.epochs=2", "prompt_opt.patience=5",
+                                "prompt_opt.meta=opro", "prompt_opt.strategy=random")
+    assert summary["status"] == "ok", summary["error"]
+    assert summary["loops"]["optimise"]["iterations"] == 2
+    assert summary["prompt_opt"]["epochs_run"] == 2
+
+
+def test_loop_stops_on_patience_goes_on_without_candidates_and_pays_once_per_prompt(run_experiment):
+    summary, run_dir = run_experiment("prompt_opt", *SMALL, "prompt_opt.epochs=6", "prompt_opt.patience=2",
+                                      "llm.sim.prompt_opt.echo_rate=1.0")
+    assert summary["status"] == "ok", summary["error"]
+    assert summary["loops"]["optimise"]["iterations"] == 2
+    assert summary["stages"]["candidates"]["rejected"] == {"echo": 4}
+    assert summary["prompt_opt"]["heldout_gain"] == 0.0
+    assert table(run_dir, "select count(*) from prompts_ranked") == [(4,)]
+    # the unchanged best prompt is scored on held-out in both epochs: the second time from the cache
+    assert table(run_dir, "select count(*) from llm_calls where stage = 'heldout_answers' and cache_hit") == [(12,)]
+    assert table(run_dir, "select key from llm_calls where attempt > 0 group by key having count(*) > 1") == []
+
+
+def test_bad_items_are_rejected_with_their_reason(run_experiment, tmp_path):
+    lines = (PROJECT_ROOT / "sample_data/multiple_choice.jsonl").read_text().splitlines()[:20]
+    three = json.loads(lines[0]) | {"id": "three", "options": {"A": "x", "B": "y", "C": "z"}}
+    blank = json.loads(lines[1]) | {"id": "blank", "options": {"A": "x", "B": "", "C": "z", "D": "w"}}
+    letter = json.loads(lines[2]) | {"id": "letter_e", "answer": "E"}
+    data = tmp_path / "mc.jsonl"
+    data.write_text("\n".join([*lines[3:], *(json.dumps(x) for x in (three, blank, letter))]) + "\n")
+    summary, run_dir = run_experiment("prompt_opt", f"prompt_opt.data={data}", "prompt_opt.train_size=8",
+                                      "prompt_opt.heldout_size=20", "prompt_opt.epochs=1")
+    assert summary["status"] == "ok", summary["error"]
+    assert sorted(table(run_dir, "select source_id, reason from items_valid__rejected")) == [
+        ("blank", "not_four_options"), ("letter_e", "answer_not_a_to_d"), ("three", "not_four_options")]
+    assert table(run_dir, "select count(*) from items_heldout") == [(9,)]  # as many as the data allows
+
+
+def test_without_logprobs_cross_entropy_comes_from_sampled_answers(run_experiment):
+    summary, run_dir = run_experiment("prompt_opt", *SMALL, "prompt_opt.epochs=1",
+                                      "prompt_opt.evaluator.logprobs=false", "prompt_opt.evaluator.fallback_samples=4")
+    assert summary["status"] == "ok", summary["error"]
+    section = summary["prompt_opt"]
+    assert section["cross_entropy_from"].keys() == {"sampled"} and "sampled answers" in section["note"]
+    assert table(run_dir, "select count(distinct sample_index) from llm_calls where stage = 'answers_initial'") \
+        == [(5,)]
+
+
+def test_end_to_end_through_the_loopback_server_with_logprobs(run_experiment):
+    with serve_in_thread() as server:
+        openai = [f"+roles.{role}.{k}={v}" for role in ("evaluator", "generator") for k, v in (
+            ("backend", "openai"), ("model", "fake-model"), ("base_url", server.base_url), ("api_key", "test"))]
+        summary, run_dir = run_experiment("prompt_opt", *SMALL, "prompt_opt.epochs=2", *openai)
+        requests = server.server.requests
+    assert summary["status"] == "ok", summary["error"]
+    assert requests == summary["llm"]["calls"] - summary["llm"]["cache_hits"] > 0
+    assert table(run_dir, "select distinct backend from llm_calls") == [("openai",)]
+    assert table(run_dir, "select distinct ce_source from answers_initial") == [("top_logprobs",)]
+    assert summary["prompt_opt"]["cross_entropy_from"].keys() == {"top_logprobs"}
