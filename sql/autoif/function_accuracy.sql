@@ -1,0 +1,55 @@
+-- one row per verifier function: whether it compiles and its accuracy on its constraint's kept cases, where a
+-- crash, a timeout or a non-boolean value counts as a wrong answer (AutoIF step 3).
+with samples as (select * from verifier_samples),
+
+matrix as (select * from verifier_matrix),
+
+kept_cases as (select * from case_agreement),
+
+cells as (
+    select
+        m.func_id,
+        m.status,
+        k.expected,
+        case when m.status = 'ok' and m.value in ('true', 'false') then m.value = 'true' end as verdict
+    from matrix as m
+    inner join kept_cases as k on k.id = m.case_id
+),
+
+per_function as (
+    select
+        func_id,
+        count(*) as n_cases,
+        count(*) filter (where verdict = expected) as n_correct,
+        count(*) filter (where status = 'ok' and verdict is null) as n_non_bool,
+        count(*) filter (where status <> 'ok') as n_failed
+    from cells
+    group by func_id
+),
+
+compiled as (
+    select func_id, bool_or(status not in ('syntax', 'forbidden')) as compiles
+    from matrix
+    group by func_id
+),
+
+final as (
+    select
+        s.id,
+        [s.id] as parent_ids,
+        s.constraint_id,
+        s.func,
+        s.llm_key,
+        s.simulated,
+        coalesce(c.compiles, false) as compiles,
+        coalesce(p.n_cases, 0) as n_cases,
+        coalesce(p.n_correct, 0) as n_correct,
+        coalesce(p.n_non_bool, 0) as n_non_bool,
+        coalesce(p.n_failed, 0) as n_failed,
+        case when p.n_cases > 0 then p.n_correct / p.n_cases end as accuracy
+    from samples as s
+    left join compiled as c on c.func_id = s.id
+    left join per_function as p on p.func_id = s.id
+)
+
+select * from final

@@ -1,0 +1,31 @@
+-- one row per verifier function that survives cross-validation: its constraint is kept, it compiles, and its
+-- accuracy on the kept cases is at least func_accuracy (AutoIF step 3).
+with verifiers as (select * from function_accuracy),
+
+kept_constraints as (select * from constraints_verified),
+
+thresholds as (select * from verification_thresholds),
+
+final as (
+    select
+        v.id,
+        [v.id] as parent_ids,
+        v.constraint_id,
+        v.func,
+        v.accuracy,
+        v.n_cases,
+        v.llm_key,
+        v.simulated,
+        case
+            when k.id is null then 'constraint_dropped'
+            when not v.compiles then 'does_not_compile'
+            when coalesce(v.accuracy, 0) < t.func_accuracy then 'low_accuracy'
+        end as reason,
+        format('accuracy {} on {} kept cases ({} non-boolean values, {} crashes or timeouts)',
+               round(coalesce(v.accuracy, 0), 3), v.n_cases, v.n_non_bool, v.n_failed) as detail
+    from verifiers as v
+    cross join thresholds as t
+    left join kept_constraints as k on k.id = v.constraint_id
+)
+
+select * from final

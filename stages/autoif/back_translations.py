@@ -1,0 +1,41 @@
+"""One row per surviving verifier: the constraint the generator reads back out of its code (AutoIF step 4)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from engine.rows import Rejected
+from stages.autoif.prompting import model_fields, render, user
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    max_tokens: int = Field(ge=16)
+
+
+def instruction_of(reply: str) -> str:
+    """The instruction sentence in a reply: its first non-empty line, without an 'Instruction:' label or quotes."""
+    line = next((x for x in reply.splitlines() if x.strip()), "")
+    line = re.sub(r"^\s*(?:\*\*)?instruction(?:\*\*)?\s*:\s*", "", line, flags=re.IGNORECASE)
+    return line.strip().strip('"').strip()
+
+
+def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list:
+    requests = [Request(user(render(ctx.project_root, params.prompt, func=v["func"])), task="autoif.back_translate",
+                        max_tokens=params.max_tokens) for v in verifiers_kept]
+    out: list = []
+    for verifier, response in zip(verifiers_kept, ctx.llm("generator").complete(requests, desc="back-translate"),
+                                  strict=True):
+        row = {"verifier_id": verifier["id"], "constraint_id": verifier["constraint_id"],
+               "parent_ids": [verifier["id"]], **model_fields(response)}
+        if not response.ok:
+            out.append(Rejected({**row, "text": None}, "llm_error", response.error))
+            continue
+        text = instruction_of(response.text)
+        out.append({**row, "text": text} if text else Rejected({**row, "text": text}, "empty_reply", response.text))
+    return out

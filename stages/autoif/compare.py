@@ -1,0 +1,82 @@
+"""Compare the jobs of an AutoIF sweep: `python -m stages.autoif.compare SWEEP_DIR` prints one line per job (its
+overrides, final counts and filter quality) and writes SWEEP_DIR/comparison.png.
+
+Filter quality needs the sim ground truth of a job's model stages; a job that reused them from an earlier job
+shows it as "-" (the stage store does not carry sim_truth)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+COUNTS = ("constraints", "constraints_aligned", "responses", "responses_verified", "responses_scored")
+QUALITY = ("cross_validate_functions", "nli", "verify", "score")
+
+
+def job_rows(sweep_dir: Path) -> list[dict]:
+    rows = []
+    for summary_path in sorted(sweep_dir.glob("*/summary.json"), key=lambda p: p.parent.name):
+        summary = json.loads(summary_path.read_text())
+        overrides_path = summary_path.parent / ".hydra" / "overrides.yaml"
+        overrides = [line.removeprefix("- ").strip() for line in overrides_path.read_text().splitlines()
+                     if line.startswith("- ") and "experiment=" not in line] if overrides_path.is_file() else []
+        quality = summary.get("filter_quality") or {}
+        rows.append({"job": summary_path.parent.name, "overrides": " ".join(overrides) or "-",
+                     "status": summary["status"],
+                     **{c: summary["stages"].get(c, {}).get("rows_out") for c in COUNTS},
+                     **{f"{q}.bad_removed": (quality.get(q) or {}).get("bad_removed") for q in QUALITY},
+                     **{f"{q}.good_kept": (quality.get(q) or {}).get("good_kept") for q in QUALITY}})
+    return rows
+
+
+def render_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    cells = [[("-" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r["overrides"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(rows) + 2.5))
+    left.barh(labels, [r["responses_scored"] or 0 for r in rows], color="#3b7dd8")
+    left.set_title("final responses per job")
+    for i, q in enumerate(QUALITY):
+        known = [(r[f"{q}.bad_removed"], y) for y, r in enumerate(rows) if r[f"{q}.bad_removed"] is not None]
+        if known:
+            right.scatter([x for x, _ in known], [y for _, y in known], label=f"{q} bad removed", marker="ox^s"[i])
+    right.set_xlim(0, 1.05)
+    right.set_title("filter quality (share of bad items removed)")
+    right.set_yticks(range(len(labels)), labels)
+    right.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not Path(args[0]).is_dir():
+        print("usage: python -m stages.autoif.compare SWEEP_DIR", file=sys.stderr)
+        return 2
+    sweep_dir = Path(args[0])
+    rows = job_rows(sweep_dir)
+    if not rows:
+        print(f"no */summary.json under {sweep_dir}", file=sys.stderr)
+        return 1
+    print(render_table(rows))
+    plot(rows, sweep_dir / "comparison.png")
+    print(f"plot: {sweep_dir / 'comparison.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""One row per distinct constraint: seeds and augmented lines without exact or near duplicates (AutoIF step 1).
+
+Exact duplicates share a normalised text (case, whitespace and end punctuation ignored). Near duplicates have the
+same parameters (numbers and quoted words) and a fuzzy similarity (rapidfuzz token-sort ratio, 0-100) of at least
+`near_duplicate_threshold`: "Answer with at least 300 words" and "...350 words" are similar text but different
+constraints, so only texts stating the same parameters can be near duplicates. Seeds come first, so a line
+repeating a seed is the one dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import fuzz, process
+
+from engine.rows import Rejected
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    near_duplicate_threshold: float = Field(ge=50, le=100)
+
+
+def normalised(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower()).strip().rstrip(".!").strip()
+
+
+def parameters(text: str) -> tuple[str, ...]:
+    """The numbers and quoted strings a constraint states: what makes two similar texts different constraints."""
+    return tuple(re.findall(r"\d+|\"[^\"]*\"|'[^']*'", text.lower()))
+
+
+def constraints(seed_constraints: list[dict], constraints_augmented: list[dict], params: Params) -> list:
+    candidates = [(row, "seed") for row in seed_constraints] + [(row, "augmented") for row in constraints_augmented]
+    exact: dict[str, str] = {}  # normalised text -> id of the row kept for it
+    kept_by_parameters: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # parameters -> [(normalised, id)]
+    out: list = []
+    for source_row, origin in candidates:
+        text = source_row["text"]
+        key = normalised(text)
+        row = {"text": text, "origin": origin, "parent_ids": [source_row["id"]],
+               "simulated": bool(source_row.get("simulated", False))}
+        if key in exact:
+            out.append(Rejected({**row, "duplicate_of": exact[key]}, "duplicate", "exact"))
+            continue
+        group = kept_by_parameters.setdefault(parameters(text), [])
+        match = process.extractOne(key, [k for k, _ in group], scorer=fuzz.token_sort_ratio,
+                                   score_cutoff=params.near_duplicate_threshold)
+        if match is not None:
+            similar_text, score, index = match
+            out.append(Rejected({**row, "duplicate_of": group[index][1]}, "duplicate",
+                                f"near: {score:.0f} similar to {similar_text!r}"))
+            continue
+        row["id"] = f"constraint-{len(exact):05d}"
+        exact[key] = row["id"]
+        group.append((key, row["id"]))
+        out.append(row)
+    return out

@@ -1,0 +1,56 @@
+"""One row per line the generator wrote when asked for new constraints (AutoIF step 1, `augment_calls` calls)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from engine.rows import Rejected
+from stages.autoif.prompting import model_fields, render, user
+
+# "1. ", "12) ", "- ", "* " in front of a line: list markup, not part of the constraint
+_LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    augment_calls: int = Field(ge=1)
+    lines_per_call: int = Field(ge=1, le=200)
+    min_chars: int = Field(ge=1)
+    max_chars: int = Field(ge=1)
+
+
+def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
+    """The constraint a reply line states, and why it is not one (None when it is)."""
+    text = _LIST_MARK.sub("", line).strip()
+    if text.endswith(":"):
+        return text, "preamble"
+    if len(text) < params.min_chars:
+        return text, "too_short"
+    if len(text) > params.max_chars:
+        return text, "too_long"
+    return text, None
+
+
+def constraints_augmented(seed_constraints: list[dict], params: Params, ctx: Context) -> list:
+    seeds = "\n".join(row["text"] for row in seed_constraints)
+    prompt = render(ctx.project_root, params.prompt, seeds=seeds, n=str(params.lines_per_call))
+    requests = [Request(user(prompt), task="autoif.augment", sample_index=i) for i in range(params.augment_calls)]
+    seed_ids = [row["id"] for row in seed_constraints]
+    out: list = []
+    for call, response in enumerate(ctx.llm("generator").complete(requests, desc="augment")):
+        base = {"call": call, "parent_ids": seed_ids, **model_fields(response)}
+        if not response.ok:
+            out.append(Rejected({**base, "text": None, "line": None}, "llm_error", response.error))
+            continue
+        for number, line in enumerate(response.text.splitlines()):
+            if not line.strip():
+                continue
+            text, problem = constraint_line(line, params)
+            row = {**base, "text": text, "line": number}
+            out.append(row if problem is None else Rejected(row, problem, line))
+    return out

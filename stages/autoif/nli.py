@@ -1,0 +1,62 @@
+"""One row per back-translation: the NLI label of (constraint as premise, back-translation as hypothesis)
+(AutoIF step 5). `method: llm` asks the `nli` role with a prompt (an LLM judge, or sim); `method: classify` uses
+the role's sequence-classification model (backend hf, e.g. an mDeBERTa XNLI checkpoint) through the LLM layer."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from engine.rows import Rejected
+from stages.autoif.prompting import model_fields, render, user
+
+LABELS = ("entailment", "neutral", "contradiction")
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    method: Literal["llm", "classify"]
+    prompt: str
+    max_tokens: int = Field(ge=1)
+
+
+def label_of(reply: str) -> str | None:
+    """The first NLI label word in a reply ('Contradiction.', 'The relationship is: entailment'), or None."""
+    found = re.search(r"\b(entailment|entails|neutral|contradiction|contradicts)\b", reply.lower())
+    if found is None:
+        return None
+    return {"entails": "entailment", "contradicts": "contradiction"}.get(found.group(1), found.group(1))
+
+
+def classified_label(probabilities: dict[str, float]) -> str | None:
+    """The most probable label of a classifier whose label names contain entail/neutral/contradict."""
+    best = max(probabilities, key=probabilities.get)
+    return next((label for label in LABELS if label[:6] in best.lower()), None)
+
+
+def nli(back_translations: list[dict], constraints_verified: list[dict], params: Params, ctx: Context) -> list:
+    premises = {c["id"]: c["text"] for c in constraints_verified}
+    pairs = [(premises[b["constraint_id"]], b["text"]) for b in back_translations]
+    rows = [{"constraint_id": b["constraint_id"], "verifier_id": b["verifier_id"], "premise": premise,
+             "hypothesis": hypothesis, "parent_ids": [b["id"]]}
+            for b, (premise, hypothesis) in zip(back_translations, pairs, strict=True)]
+    if params.method == "classify":
+        results = ctx.llm("nli").classify(pairs, task="autoif.nli")
+        return [{**row, "label": label, "llm_key": "", "simulated": False} if (label := classified_label(probs))
+                else Rejected(row, "no_label", str(probs)) for row, probs in zip(rows, results, strict=True)]
+    requests = [Request(user(render(ctx.project_root, params.prompt, premise=p, hypothesis=h)), task="autoif.nli",
+                        max_tokens=params.max_tokens) for p, h in pairs]
+    out: list = []
+    for row, response in zip(rows, ctx.llm("nli").complete(requests, desc="nli"), strict=True):
+        row = {**row, **model_fields(response)}
+        if not response.ok:
+            out.append(Rejected(row, "llm_error", response.error))
+        elif (label := label_of(response.text)) is None:
+            out.append(Rejected(row, "no_label", response.text[:300]))
+        else:
+            out.append({**row, "label": label})
+    return out

@@ -1,0 +1,49 @@
+"""One row per (constraint, user query): `queries_per_instruction` queries of suitable length, sampled for each
+aligned constraint with a seed of its own, joined with it by the respond prompt (AutoIF step 6)."""
+
+from __future__ import annotations
+
+import random
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.rows import Rejected
+from stages.autoif.prompting import render
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: str
+    queries_per_instruction: int = Field(ge=1)
+    min_chars: int = Field(ge=1)
+    max_chars: int = Field(ge=1)
+
+
+def length_problem(query: object, params: Params) -> str | None:
+    if not isinstance(query, str) or not query.strip():
+        return "empty_query"
+    if len(query) < params.min_chars:
+        return "too_short"
+    if len(query) > params.max_chars:
+        return "too_long"
+    return None
+
+
+def queries(constraints_aligned: list[dict], user_queries: list[dict], params: Params, ctx: Context) -> list:
+    out: list = []
+    eligible = []
+    for q in user_queries:
+        problem = length_problem(q.get("query"), params)
+        if problem is None:
+            eligible.append(q)
+        else:
+            out.append(Rejected({"query_id": q["id"], "query": q.get("query"), "parent_ids": [q["id"]]}, problem))
+    for constraint in constraints_aligned:
+        # a seed per constraint: adding or removing one constraint does not change the queries of the others
+        rng = random.Random(f"{ctx.seed}:{constraint['id']}")
+        for q in rng.sample(eligible, min(params.queries_per_instruction, len(eligible))):
+            prompt = render(ctx.project_root, params.prompt, query=q["query"].strip(), constraint=constraint["text"])
+            out.append({"constraint_id": constraint["id"], "constraint_text": constraint["text"], "query_id": q["id"],
+                        "query": q["query"], "prompt": prompt.strip(), "parent_ids": [constraint["id"], q["id"]]})
+    return out

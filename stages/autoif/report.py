@@ -1,0 +1,130 @@
+"""The AutoIF report (the experiment's `report` hook): filter quality of steps 3, 5, 7 and 8 against the sim
+teacher's ground truth (table sim_truth, joined on each row's llm_key), how the quality would change with other
+thresholds, and plots/filter_quality.png. On a run without simulated rows it reports only the counts it can.
+
+For each filter: `bad_removed` = share of bad items it removed, `good_kept` = share of good items it kept, where
+  step 3 cross_validate (functions): good = the verifier the teacher meant as correct;
+  step 3 cross_validate (constraints): good = a constraint the catalogue knows how to check;
+  step 5 nli (constraints): good = checkable, and every verifier that survived step 3 is correct;
+  step 7 verify (responses): good = the response really follows its constraint;
+  step 8 score (responses): good = an on-topic answer (not a generic, poor one).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from stages.autoif import catalogue
+
+Item = tuple[bool, bool]  # (good, kept)
+
+
+def quality(items: list[Item]) -> dict:
+    good = [kept for is_good, kept in items if is_good]
+    bad = [kept for is_good, kept in items if not is_good]
+    return {"n_good": len(good), "n_bad": len(bad),
+            "good_kept": round(sum(good) / len(good), 4) if good else None,
+            "bad_removed": round(sum(not k for k in bad) / len(bad), 4) if bad else None}
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(_rows(con, f"select 1 from duckdb_tables() where table_name = '{table}' and not temporary"))
+
+
+def _truths(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    if not _has(con, "sim_truth"):
+        return {}
+    rows = _rows(con, "select key, any_value(truth) from sim_truth group by key")
+    return {key: json.loads(truth) for key, truth in rows}
+
+
+def _all(con: duckdb.DuckDBPyConnection, stage: str, columns: str) -> list[tuple]:
+    """Kept and rejected rows of a stage, each with a kept flag last."""
+    sql = f"select {columns}, true from {stage}"
+    if _has(con, f"{stage}__rejected"):
+        sql += f" union all select {columns}, false from {stage}__rejected"
+    return _rows(con, sql)
+
+
+def function_quality(con, truths) -> tuple[list[Item], dict[str, bool]]:
+    """Per verifier function that parsed: good when the teacher meant it to be correct; kept when it survived."""
+    kept_ids = {r[0] for r in _rows(con, "select id from verifiers_kept")}
+    items, correct = [], {}
+    for func_id, key in _rows(con, "select id, llm_key from function_accuracy"):
+        truth = truths.get(key)
+        if truth is None:
+            continue
+        correct[func_id] = truth.get("kind") == "correct"
+        items.append((correct[func_id], func_id in kept_ids))
+    return items, correct
+
+
+def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
+    truths = _truths(con)
+    if not truths:
+        return {"filter_quality": None, "filter_quality_note": "no sim_truth rows in this run: not a sim run, or "
+                "its model stages were reused from the stage store, which does not carry their ground truth"}
+    checkable = {cid: catalogue.parse_constraint(text) is not None
+                 for cid, text in _rows(con, "select id, text from constraints")}
+    verified = {r[0] for r in _rows(con, "select id from constraints_verified")}
+    aligned = {r[0] for r in _rows(con, "select id from constraints_aligned")}
+    function_items, correct = function_quality(con, truths)
+    survivors: dict[str, list[bool]] = {}
+    for func_id, constraint_id in _rows(con, "select id, constraint_id from verifiers_kept"):
+        survivors.setdefault(constraint_id, []).append(correct.get(func_id, False))
+
+    kept_verified = {r[0] for r in _rows(con, "select id from responses_verified")}
+    check_rows = _rows(con, "select id, llm_key, pass_rate from response_checks")
+    compliant = {key: truths.get(key, {}).get("compliant") for _, key, _ in check_rows}
+    verify_items = [(bool(compliant[key]), cid in kept_verified) for cid, key, _ in check_rows
+                    if compliant[key] is not None]
+
+    scored = _all(con, "responses_scored", "llm_key, score")
+    good_answer = {key: truths.get(key, {}).get("quality") == "good" for key, _, _ in scored}
+    score_items = [(good_answer[key], kept) for key, _, kept in scored]
+
+    filter_quality = {
+        "cross_validate_functions": quality(function_items),
+        "cross_validate_constraints": quality([(checkable[c], c in verified) for c in checkable]),
+        "nli": quality([(checkable[c] and all(survivors.get(c, [False])), c in aligned) for c in verified]),
+        "verify": quality(verify_items),
+        "score": quality(score_items),
+    }
+    curves = {
+        "pass_threshold": {label: quality([(bool(compliant[key]), rate is not None and keep(rate))
+                                           for _, key, rate in check_rows if compliant[key] is not None])
+                           for label, keep in (("any (> 0)", lambda r: r > 0), (">= 0.5", lambda r: r >= 0.5),
+                                               (">= 0.8", lambda r: r >= 0.8), ("1.0", lambda r: r >= 1.0))},
+        "score_threshold": {f">= {t}": quality([(good_answer[key], score is not None and score >= t)
+                                                for key, score, _ in scored]) for t in (6, 7, 8, 9)},
+    }
+    plot(filter_quality, run_dir / "plots" / "filter_quality.png")
+    return {"filter_quality": filter_quality, "threshold_curves": curves}
+
+
+def plot(filter_quality: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n, q in filter_quality.items() if q["n_good"] or q["n_bad"]]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    xs = range(len(names))
+    ax.bar([x - 0.2 for x in xs], [filter_quality[n]["bad_removed"] or 0 for n in names], 0.4, label="bad removed")
+    ax.bar([x + 0.2 for x in xs], [filter_quality[n]["good_kept"] or 0 for n in names], 0.4, label="good kept")
+    ax.set_xticks(list(xs), names, rotation=15, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title("autoif: filter quality against the sim ground truth")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

