@@ -5,7 +5,7 @@
 The baseline is what AutoIF did: `exec` the verifier source for every call in one process, with a
 `signal.alarm` timeout and no containment. The sandbox runs the same jobs (cache off), then a 10-job batch
 on a warm pool (latency), then the whole batch twice through the cache (second run: all hits). Responses
-are GPT-4 IFEval responses from /work/shared/data when present (read in place, not copied), otherwise
+are GPT-4 IFEval responses from ../shared/data when present (read in place, not copied), otherwise
 generated text. The last line printed is one JSON object with every figure.
 """
 
@@ -22,8 +22,9 @@ from pathlib import Path
 from textwrap import dedent
 
 from engine.sandbox import Job, Sandbox
+from engine.testing import SHARED_DATA
 
-RESPONSES_PATH = Path("/work/shared/data/ifeval_input_response_data_gpt4_20231107_145030.jsonl")
+RESPONSES_PATH = SHARED_DATA / "ifeval_input_response_data_gpt4_20231107_145030.jsonl"
 LATENCY_BATCH = 10
 LATENCY_REPEATS = 30
 

@@ -16,8 +16,12 @@ def main(cfg: DictConfig) -> str:
     from engine.runner import run
 
     hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # finished jobs of an interrupted sweep are skipped, others resume
+        from engine.sweep import run_sweep_job
+
+        return run_sweep_job(hydra_cfg, cfg, run)
     summary = run(cfg, Path(hydra_cfg.runtime.output_dir))
-    if summary["status"] != "ok" and hydra_cfg.mode == RunMode.RUN:
+    if summary["status"] != "ok":
         sys.exit(1)
     return summary["status"]
 

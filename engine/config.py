@@ -50,6 +50,14 @@ class LoopSpec(_Strict):
     stages: dict[str, StageSpec]
 
 
+class ShardSpec(_Strict):
+    """A Python stage whose function may be called on consecutive chunks of one input, its outputs concatenated
+    (engine.executor). Chunk boundaries depend only on `size`, never on the executor or the number of workers."""
+
+    input: str  # the argument (input alias) that is split; other inputs reach every chunk whole
+    size: int = Field(ge=1)  # rows per chunk
+
+
 class StageSpec(_Strict):
     """One stage. Exactly one of source / fn / map / filter / sql / loop says what runs it."""
 
@@ -68,6 +76,7 @@ class StageSpec(_Strict):
     # (recomputing a SELECT from stored inputs costs about what copying its result back would)
     store: bool | None = None
     max_errors: int = Field(default=0, ge=0)  # rows a map/filter may fail on before the stage fails
+    shard: ShardSpec | None = None  # run in chunks, on the run's executor (local or ray)
     description: str = ""
 
     @model_validator(mode="after")
@@ -90,8 +99,17 @@ LoopSpec.model_rebuild()
 
 
 class StoreConfig(_Strict):
-    kind: Literal["local"] = "local"
+    kind: Literal["local", "ducklake"] = "local"
     reuse: bool = True  # reuse finished stages from the shared stage store
+    # ducklake (engine.ducklake_store): the PostgreSQL catalog (libpq string) and the shared Parquet directory
+    catalog: str | None = None
+    data_path: str | None = None
+
+    @model_validator(mode="after")
+    def _ducklake_has_its_places(self) -> StoreConfig:
+        if self.kind == "ducklake" and not (self.catalog and self.data_path):
+            raise ValueError("store=ducklake needs store.catalog (a PostgreSQL connection) and store.data_path")
+        return self
 
 
 class RunConfig(BaseModel):

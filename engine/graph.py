@@ -185,8 +185,8 @@ def _prepare(stage: Stage) -> None:
             raise ConfigError(f"{stage.key}.source", f"unsupported file type {path.suffix!r} ({SOURCE_FORMATS})")
         if not path.is_file():
             raise ConfigError(f"{stage.key}.source", f"file not found: {path}")
-        if spec.inputs:
-            raise ConfigError(f"{stage.key}.inputs", "a source stage takes no inputs")
+        if spec.inputs or spec.params:
+            raise ConfigError(f"{stage.key}", "a source stage takes no inputs and no params")
         stage.source_path = path
         stage.code_hash = sha256(path.read_bytes())
     elif stage.kind == "sql":
@@ -196,6 +196,12 @@ def _prepare(stage: Stage) -> None:
         stage.sql_text = path.read_text()
         check_sql(stage.sql_text, f"{stage.key}.sql")
         stage.code_hash = sha256(stage.sql_text)
+        for name, value in spec.params.items():  # each becomes a DuckDB variable: getvariable('name')
+            if not NAME_RE.match(name):
+                raise ConfigError(f"{stage.key}.params.{name}", "SQL params are lower_snake_case names")
+            if isinstance(value, dict):
+                raise ConfigError(f"{stage.key}.params.{name}", "SQL params are scalars or lists")
+        stage.params = dict(spec.params)
     else:
         _bind_python(stage)
 

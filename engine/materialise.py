@@ -111,9 +111,10 @@ def split_reason_column(con: duckdb.DuckDBPyConnection, raw_sql: str) -> tuple[s
 
 def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
            kept_sql: str, rejected_sql: str | None, rows_in: int, store: StageStore | None,
-           on_duplicate: Callable[[str], Exception]) -> dict:
+           on_duplicate: Callable[[str], Exception], side_tables: dict[str, str] | None = None) -> dict:
     """Write a slice (the rows of `kept_sql`, and of `rejected_sql`) into the run's tables and the shared
-    store; return its stats."""
+    store; return its stats. `side_tables` (table -> SELECT) are rows the run already holds elsewhere (the
+    stage's sim ground truth) that the store keeps with the slice for runs that reuse it."""
     slice_where = "WHERE iteration IS NULL" if iteration is None else f"WHERE iteration = {iteration}"
     kept_table, rej_table = quote(stage.name), quote(f"{stage.name}__rejected")
     RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration))
@@ -135,7 +136,8 @@ def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, 
     }
     if store is not None:
         store.put(con, fingerprint, f"SELECT * FROM {kept_table} {slice_where}",
-                  None if rejected_sql is None else f"SELECT * FROM {rej_table} {slice_where}", stats)
+                  None if rejected_sql is None else f"SELECT * FROM {rej_table} {slice_where}", stats,
+                  side_tables or {})
     RunDB.record(con, stage.name, iteration, fingerprint, stats)
     for t in temp_tables(con):
         con.execute(f"DROP TABLE {t}")
@@ -147,5 +149,7 @@ def load_stored(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | N
     RunDB.append(con, stage.name, f"SELECT * FROM read_parquet('{stored.kept}')")
     if stored.rejected is not None:
         RunDB.append(con, f"{stage.name}__rejected", f"SELECT * FROM read_parquet('{stored.rejected}')")
+    for table, path in stored.side_tables.items():
+        RunDB.append(con, table, f"SELECT * FROM read_parquet('{path}')")
     RunDB.record(con, stage.name, iteration, fingerprint, stored.stats)
     return stored.stats

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,3 +62,32 @@ def _mixed_column_hint(rows: list[Row]) -> str:
         return "columns with mixed types: " + ", ".join(f"{k} {v}" for k, v in mixed.items()) + \
             " (give each column one type, e.g. JSON-encode free-form values)"
     return "check that each column holds one type"
+
+
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def _arrow_type(hint: Any) -> pa.DataType:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # Optional[X]: the column is nullable anyway
+        rest = [a for a in args if a is not type(None)]
+        return _arrow_type(rest[0]) if len(rest) == 1 else pa.string()
+    if origin is list:
+        return pa.list_(_arrow_type(args[0]) if args else pa.string())
+    if typing.is_typeddict(hint):
+        return pa.struct([pa.field(k, _arrow_type(v)) for k, v in typing.get_type_hints(hint).items()])
+    return _ARROW_TYPES.get(hint, pa.string())
+
+
+def declared_schema(func: Callable) -> pa.Schema | None:
+    """The row type a stage declares, `-> list[SomeRow]` or `-> list[SomeRow | Rejected]` with SomeRow a
+    TypedDict, as an Arrow schema: it gives an empty output its columns, so SQL downstream still binds."""
+    hint = typing.get_type_hints(func).get("return")
+    if typing.get_origin(hint) is not list:
+        return None
+    (item,) = typing.get_args(hint) or (None,)
+    candidates = typing.get_args(item) if typing.get_origin(item) in (typing.Union, types.UnionType) else (item,)
+    rows = [c for c in candidates if typing.is_typeddict(c)]
+    if len(rows) != 1:
+        return None
+    return pa.schema([pa.field(k, _arrow_type(v)) for k, v in typing.get_type_hints(rows[0]).items()])

@@ -22,9 +22,10 @@ from omegaconf import DictConfig
 from engine import materialise as mat
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, load
 from engine.context import Context, StageError
+from engine.executor import LocalExecutor, RayExecutor, check_shards, make_executor
 from engine.graph import Graph, InputRef, Loop, Stage, build, params_for_fingerprint, resolve_path, sha256
 from engine.report import finish_report
-from engine.rows import Rejected, RowsError, to_arrow
+from engine.rows import Rejected, RowsError, declared_schema, to_arrow
 from engine.store import RunDB, StageStore
 
 log = logging.getLogger("engine")
@@ -50,6 +51,7 @@ class RunEnv:
     ledger_all: list[dict] = field(default_factory=list)
     sandbox: Any = None
     sandbox_totals: dict[str, int] = field(default_factory=dict)
+    executor: LocalExecutor | RayExecutor = field(default_factory=LocalExecutor)  # runs sharded stages
 
     @property
     def cache_dir(self) -> Path:
@@ -107,8 +109,9 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         graph = build(config)
         cache_dir = resolve_path(config.cache_dir)
         check_model_roles(config, graph)
-        env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"),
-                     StageStore(cache_dir / "stages") if config.store.reuse else None)
+        check_shards(graph)
+        env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"), open_stage_store(config, cache_dir))
+        env.executor = make_executor(config)
         for node in graph.order:
             if isinstance(node, Loop):
                 run_loop(node, env)
@@ -125,7 +128,18 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
             flush_ledger(env)
             if env.sandbox is not None:
                 env.sandbox.close()
+            env.executor.close()
     return finish_report(name, status, error, env, run_dir, time.perf_counter() - started)
+
+
+def open_stage_store(config: RunConfig, cache_dir: Path):
+    if not config.store.reuse:
+        return None
+    if config.store.kind == "ducklake":  # many writers on many machines (DuckLake, PostgreSQL catalog)
+        from engine.ducklake_store import DuckLakeStore
+
+        return DuckLakeStore(config.store, cache_dir)
+    return StageStore(cache_dir / "stages")
 
 
 def check_model_roles(config: RunConfig, graph: Graph) -> None:
@@ -231,12 +245,25 @@ def stage_fingerprint(stage: Stage, iteration: int | None, env: RunEnv) -> str:
         "version": stage.spec.version,
         "params": params_for_fingerprint(stage.params),
         "inputs": {ref.alias: input_fingerprint(ref, iteration, env) for ref in stage.inputs},
-        "llm": {role: _semantic(env.role_config(role)) for role in stage.spec.llm},
+        "llm": {role: llm_fingerprint(stage, env.role_config(role)) for role in stage.spec.llm},
         "sandbox": _semantic(dict(cfg.sandbox)) if stage.spec.sandbox else None,
         "seed": cfg.seed,
         "iteration": iteration,
     }
+    if stage.spec.shard is not None:  # chunks seed ctx.rng; unsharded stages keep the fingerprint they had
+        payload["shard"] = stage.spec.shard.model_dump()
     return sha256(json.dumps(payload, sort_keys=True, default=str))
+
+
+def llm_fingerprint(stage: Stage, role_cfg: dict) -> Any:
+    """A role's result-relevant config; on the sim backend also the code of the experiment's sim teacher,
+    since that code is the model."""
+    if role_cfg.get("backend", "sim") != "sim":
+        return _semantic(role_cfg)
+    from engine.llm.sim_backend import sim_code_hash
+
+    experiment = stage.func.__module__.split(".")[1] if stage.func.__module__.startswith("stages.") else "generic"
+    return {"config": _semantic(role_cfg), "sim_code": sim_code_hash(experiment)}
 
 
 def input_fingerprint(ref: InputRef, iteration: int | None, env: RunEnv) -> str:
@@ -299,6 +326,8 @@ def compute_in_duckdb(stage: Stage, iteration: int | None, fingerprint: str, env
                 rows_in += mat.count_rows(con, select)
                 if ref.scope != "all" or ref.alias != ref.stage:
                     con.execute(f"CREATE OR REPLACE TEMP VIEW {ref.alias} AS {select}")
+            for name, value in stage.params.items():
+                con.execute(f"SET VARIABLE {name} = ?", [value])
             raw = stage.sql_text.strip().rstrip(";")
         try:
             kept_sql, rejected_sql = mat.split_reason_column(con, raw)
@@ -332,8 +361,12 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
                   stage.spec.sandbox, cfg.progress, env.make_llm, env.get_sandbox)
     sandbox_before = dict(env.sandbox.stats) if env.sandbox is not None else {}
     try:
-        output = call_stage(stage, inputs, ctx)
+        if stage.spec.shard is None:
+            output = call_stage(stage, inputs, ctx)
+        else:
+            output = env.executor.call_sharded(stage, iteration, inputs, ctx, env)
     finally:
+        stage_truth = list(env.truth)  # kept with the slice, so a reused stage brings its ground truth along
         flush_ledger(env)
         add_sandbox_stats(env, sandbox_before)
     kept = [o for o in output if not isinstance(o, Rejected)]
@@ -347,7 +380,9 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
         if rejected_table is not None:
             mat.create_from_arrow(con, mat.REJ, rejected_table)
             rejected_sql = f"SELECT * FROM {mat.REJ}"
-        if kept_table is None and rejected_table is not None:
+        if kept_table is None and rejected_table is None and (schema := declared_schema(stage.func)) is not None:
+            mat.create_from_arrow(con, mat.OUT, schema.empty_table())
+        elif kept_table is None and rejected_table is not None:
             # everything was rejected: the empty table still gets the rows' columns, so later SQL binds
             con.execute(f"CREATE TEMP TABLE {mat.OUT} AS SELECT * EXCLUDE (reason, detail) FROM {mat.REJ} WHERE false")
         else:
@@ -355,8 +390,11 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
         if rejected_sql is None and stage.kind == "filter":  # a filter always has its __rejected table
             rejected_sql = f"SELECT *, NULL::VARCHAR AS reason, NULL::VARCHAR AS detail FROM {mat.OUT} WHERE false"
         rows_in = sum(len(v) for v in inputs.values())
+        if stage_truth:
+            con.register("__truth", ledger_table(stage_truth, "sim_truth"))
         return mat.commit(con, stage, iteration, fingerprint, f"SELECT * FROM {mat.OUT}", rejected_sql, rows_in,
-                          store, _duplicate_error(stage))
+                          store, _duplicate_error(stage),
+                          side_tables={"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
 
 
 def call_stage(stage: Stage, inputs: dict[str, list[dict]], ctx: Context) -> list:
@@ -413,6 +451,11 @@ def _with_parent(result: Any, row: dict) -> Any:
     return {**result, "parent_ids": [row["id"]]}
 
 
+def ledger_table(rows: list[dict], what: str):
+    return to_arrow([{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows],
+                    what)
+
+
 def flush_ledger(env: RunEnv) -> None:
     """Write model calls and simulated ground truth to run.duckdb as soon as a stage ends (or fails):
     a paid call is never lost from the accounts."""
@@ -421,9 +464,7 @@ def flush_ledger(env: RunEnv) -> None:
     with env.rundb.connect() as con:
         for table, rows in (("llm_calls", env.ledger), ("sim_truth", env.truth)):
             if rows:
-                arrow = to_arrow([{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()}
-                                  for r in rows], table)
-                con.register("__arrow", arrow)
+                con.register("__arrow", ledger_table(rows, table))
                 RunDB.append(con, table, "SELECT * FROM __arrow")
                 con.unregister("__arrow")
     env.ledger_all.extend(env.ledger)

@@ -34,6 +34,7 @@ class StoredSlice:
     kept: Path
     rejected: Path | None
     stats: dict
+    side_tables: dict[str, Path]  # run table -> Parquet file of rows to append to it (e.g. sim_truth)
 
 
 class StageStore:
@@ -57,11 +58,12 @@ class StageStore:
         if not stats_file.is_file():  # written last: its presence means the slice is complete
             return None
         rejected = d / "rejected.parquet"
+        side = {p.name.removeprefix("side.").removesuffix(".parquet"): p for p in d.glob("side.*.parquet")}
         return StoredSlice(d / "kept.parquet", rejected if rejected.is_file() else None,
-                           json.loads(stats_file.read_text()))
+                           json.loads(stats_file.read_text()), side)
 
     def put(self, con: duckdb.DuckDBPyConnection, fingerprint: str, kept_sql: str,
-            rejected_sql: str | None, stats: dict) -> None:
+            rejected_sql: str | None, stats: dict, side_tables: dict[str, str]) -> None:
         final = self._dir(fingerprint)
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -69,6 +71,8 @@ class StageStore:
         con.execute(f"COPY ({kept_sql}) TO '{tmp / 'kept.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
         if rejected_sql is not None:
             con.execute(f"COPY ({rejected_sql}) TO '{tmp / 'rejected.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        for table, select in side_tables.items():
+            con.execute(f"COPY ({select}) TO '{tmp / f'side.{table}.parquet'}' (FORMAT parquet)")
         (tmp / "stats.json").write_text(json.dumps(stats))
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tmp, final)

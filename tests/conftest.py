@@ -32,23 +32,28 @@ def table(run_dir: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
-@pytest.fixture
-def run_experiment(tmp_path: Path):
-    """Compose conf/experiment/NAME.yaml with overrides, as `python -m engine` would, and run it into
-    tmp_path/run with a private cache. Returns (summary, run_dir)."""
+def compose_and_run(name: str, *overrides: str, run_dir: Path, cache_dir: Path) -> dict:
+    """Compose conf/experiment/NAME.yaml with overrides, as `python -m engine` would, and run it into run_dir with
+    its own cache. Usable from fixtures of any scope."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from engine.config import PROJECT_ROOT
     from engine.runner import run
 
+    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"+experiment={name}", *overrides])
+    cfg = OmegaConf.to_container(cfg, resolve=True)
+    cfg["cache_dir"], cfg["progress"] = str(cache_dir), False
+    return run(cfg, run_dir)
+
+
+@pytest.fixture
+def run_experiment(tmp_path: Path):
+    """compose_and_run into tmp_path/run with a private cache. Returns (summary, run_dir)."""
+
     def go(name: str, *overrides: str, run_dir: Path | None = None, cache_dir: Path | None = None):
-        with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
-            cfg = compose("config", overrides=[f"+experiment={name}", *overrides])
-        cfg = OmegaConf.to_container(cfg, resolve=True)
-        cfg["cache_dir"] = str(cache_dir or tmp_path / "cache")
-        cfg["progress"] = False
         run_dir = run_dir or tmp_path / "run"
-        return run(cfg, run_dir), run_dir
+        return compose_and_run(name, *overrides, run_dir=run_dir, cache_dir=cache_dir or tmp_path / "cache"), run_dir
 
     return go

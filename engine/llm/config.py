@@ -53,11 +53,21 @@ class HFSettings(BaseModel):
     batch_size: int = Field(8, ge=1)
 
 
+class ReplaySettings(BaseModel):
+    """Recorded generations (engine.llm.replay_backend): task tag -> JSONL file, and how prompts find records."""
+
+    model_config = ConfigDict(extra="forbid")
+    files: dict[str, str] = {}
+    match: Literal["prompt", "signature"] = "prompt"
+
+
 class LLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    backend: Literal["sim", "openai", "hf"] = "sim"
+    backend: Literal["sim", "openai", "hf", "replay"] = "sim"
     model: str = "sim-teacher"  # a model name (openai), a local path (hf) or a label (sim)
-    base_url: str | None = None  # openai: any OpenAI-compatible endpoint; None means api.openai.com
+    # openai: any OpenAI-compatible endpoint; None means api.openai.com; a list is a fleet (engine.llm.fleet),
+    # with max_in_flight, rpm and tpm holding per endpoint
+    base_url: str | list[str] | None = None
     api_key: str | None = None  # None: the OPENAI_API_KEY environment variable
     max_in_flight: int = Field(16, ge=1)  # shared by every process using the same endpoint
     rpm: int | None = Field(None, ge=1)  # requests per minute, shared like max_in_flight
@@ -72,6 +82,14 @@ class LLMConfig(BaseModel):
     sampling: Sampling = Sampling()
     sim: SimSettings = SimSettings()
     hf: HFSettings = HFSettings()
+    replay: ReplaySettings = ReplaySettings()
+
+    @field_validator("base_url")
+    @classmethod
+    def _fleet_is_distinct_endpoints(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and (not value or len(set(value)) != len(value)):
+            raise ValueError("a fleet's base_url is a non-empty list of distinct endpoints")
+        return value
 
     @field_validator("model")
     @classmethod

@@ -22,6 +22,11 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         from engine.llm.sim_backend import SimBackend
 
         backend: Any = SimBackend(cfg)
+    elif cfg.backend == "openai" and isinstance(cfg.base_url, list):
+        from engine.llm.fleet import Fleet
+
+        backend = Fleet(cfg, cache_dir)  # holds each endpoint's own slots and rate limits
+        cfg = backend.llm_config
     elif cfg.backend == "openai":
         from engine.llm.openai_backend import OpenAIBackend
 
@@ -30,6 +35,10 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         slots = shared_slots(shared, cfg.max_in_flight)
         if cfg.rpm or cfg.tpm:
             rate = SharedRateLimit(shared / "rate.sqlite", rpm=cfg.rpm, tpm=cfg.tpm)
+    elif cfg.backend == "replay":
+        from engine.llm.replay_backend import ReplayBackend
+
+        backend = ReplayBackend(cfg)
     else:
         from engine.llm.hf_backend import HFBackend
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib
+import importlib.util
 import json
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from engine.llm import sim_generic
@@ -46,6 +48,23 @@ def handler_for(task: str) -> Handler:
             f"no sim handler for task {task!r}: stages.{exp}.sim_teacher.HANDLERS has {sorted(handlers)}"
         )
     return handlers[name]
+
+
+@cache
+def sim_code_hash(exp: str) -> str:
+    """A hash of the code that answers an experiment's sim tasks: its whole stages package (the handlers and
+    whatever they import, like a catalogue of templates). Editing it must not serve replies written by the old
+    code from the cache, nor reuse stages computed from them."""
+    if exp == "generic":
+        files = [Path(sim_generic.__file__)]
+    else:
+        spec = importlib.util.find_spec(f"stages.{exp}")
+        files = sorted(Path(spec.origin).parent.rglob("*.py")) if spec and spec.origin else []
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
 
 
 def request_rng(seed: int, task: str, messages: list[dict[str, str]], sample_index: int) -> random.Random:
@@ -108,7 +127,8 @@ class SimBackend:
     def key_parts(self, request: Request) -> dict[str, Any]:
         # a sim reply depends on the task (its handler), the seed and the experiment's error rates
         exp = request.task.partition(".")[0]
-        return {"task": request.task, "seed": self.sim.seed, "settings": self.sim.experiment(exp)}
+        return {"task": request.task, "seed": self.sim.seed, "settings": self.sim.experiment(exp),
+                "code": sim_code_hash(exp)}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

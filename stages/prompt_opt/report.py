@@ -3,20 +3,11 @@ the gain over the best initial prompt, where the cross-entropies came from) and 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import duckdb
 
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for a binomial proportion (95% for z = 1.96)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+from stages.common.stats import wilson_interval
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:

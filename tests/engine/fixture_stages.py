@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,3 +96,13 @@ def echoed(numbers: list[dict], ctx) -> list:
 
 def blanks(numbers: list[dict]) -> list[dict]:
     return [{"tags": [], "note": None, "parent_ids": [numbers[0]["id"]]}]
+
+
+class PairRow(TypedDict):
+    first: int
+    tags: list[str]
+    note: str | None
+
+
+def no_pairs(numbers: list[dict]) -> list[PairRow | Rejected]:
+    return []

@@ -67,3 +67,15 @@ def test_reuse_off_recomputes(make_config, numbers_file, tmp_path):
     run(graph(make_config, numbers_file, tmp_path), tmp_path / "a")
     summary = run(graph(make_config, numbers_file, tmp_path, store={"reuse": False}), tmp_path / "b")
     assert not any(reused(summary).values())
+
+
+def test_a_reused_stage_brings_its_sim_ground_truth(make_config, numbers_file, tmp_path):
+    cfg = make_config({"numbers": {"source": str(numbers_file)},
+                       "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
+                      llm={"backend": "sim", "progress": False}, roles={"teacher": {}})
+    first = run(cfg, tmp_path / "a")
+    again = run(cfg, tmp_path / "b")
+    assert again["stages"]["echoed"]["reused"] and again["llm"]["calls"] == 0
+    q = "select key, truth from sim_truth order by key"
+    assert table(tmp_path / "b", q) == table(tmp_path / "a", q)
+    assert len(table(tmp_path / "a", q)) == first["stages"]["echoed"]["rows_out"] == 10

@@ -137,3 +137,27 @@ def test_empty_lists_and_nulls_become_text_columns(make_config, numbers_file, tm
                      "blank": {"fn": f"{F}:blanks", "inputs": ["numbers"]}}), tmp_path / "run")
     types = dict((r[0], r[1]) for r in table(tmp_path / "run", "describe blank"))
     assert types["tags"] == "VARCHAR[]" and types["note"] == "VARCHAR"
+
+
+def test_sql_stage_params_arrive_as_variables(make_config, numbers_file, tmp_path):
+    sql = tmp_path / "big.sql"
+    sql.write_text("select * from numbers where n >= getvariable('min_n')")
+    cfg = make_config({"numbers": {"source": str(numbers_file)},
+                       "big": {"sql": str(sql), "inputs": ["numbers"], "params": {"min_n": 7}}})
+    run(cfg, tmp_path / "run")
+    assert table(tmp_path / "run", "select count(*) from big") == [(3,)]
+    cfg["stages"]["big"]["params"]["min_n"] = 5  # a param change recomputes the SQL stage
+    summary = run(cfg, tmp_path / "run")
+    assert not summary["stages"]["big"]["reused"]
+    assert table(tmp_path / "run", "select count(*) from big") == [(5,)]
+
+
+def test_an_empty_output_takes_the_declared_row_type(make_config, numbers_file, tmp_path):
+    sql = tmp_path / "lefts.sql"
+    sql.write_text("select first, tags from pairs")
+    summary = run(make_config({"numbers": {"source": str(numbers_file)},
+                               "pairs": {"fn": f"{F}:no_pairs", "inputs": ["numbers"]},
+                               "lefts": {"sql": str(sql), "inputs": ["pairs"]}}), tmp_path / "run")
+    assert summary["status"] == "ok", summary["error"]
+    types = dict((r[0], r[1]) for r in table(tmp_path / "run", "describe pairs"))
+    assert types["first"] == "BIGINT" and types["tags"] == "VARCHAR[]" and types["note"] == "VARCHAR"

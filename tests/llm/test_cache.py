@@ -85,12 +85,17 @@ def test_a_killed_batch_pays_again_only_for_unanswered_requests(server, make):
         task = asyncio.create_task(llm.acomplete(prompts(30)))
         while sum(row["ok"] for row in first_ledger) < 6:
             await asyncio.sleep(0.005)
+        server.server.latency_s = 5.0  # what is sent from now on is surely in flight when the run dies
+        await asyncio.sleep(0.5)
+        while server.server.stats()["in_flight"] == 0:
+            await asyncio.sleep(0.01)
         task.cancel()  # the run dies mid-stage
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(run_until_some_answered())
     paid = {row["key"] for row in first_ledger if row["ok"]}
     server.server.reset()
+    server.server.latency_s = 0.02
     resumed, ledger, _ = make(openai_config(server.base_url, max_in_flight=2))
     responses = resumed.complete(prompts(30))
     assert all(r.ok for r in responses)

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from engine.sandbox import Job, Sandbox
-from tests.conftest import table
+from tests.conftest import compose_and_run, table
 
 SMALL = ("autoif.augment_calls=1", "autoif.lines_per_call=10", "autoif.queries_per_instruction=2")
 KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "func_id, case_id",
@@ -19,18 +19,8 @@ KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "func_
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from engine.config import PROJECT_ROOT
-    from engine.runner import run
-
     base = tmp_path_factory.mktemp("autoif")
-    with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["+experiment=autoif", *SMALL])
-    cfg = OmegaConf.to_container(cfg, resolve=True)
-    cfg["cache_dir"], cfg["progress"] = str(base / "cache"), False
-    return run(cfg, base / "run"), base / "run"
+    return compose_and_run("autoif", *SMALL, run_dir=base / "run", cache_dir=base / "cache"), base / "run"
 
 
 def test_the_graph_runs_on_sim_and_every_stage_produces_rows(quick_run):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from stages.common.stats import wilson_interval
 from stages.prompt_opt.patience import patience_exhausted
-from stages.prompt_opt.report import wilson_interval
 
 
 def pool_after(iteration: int, best_by_epoch: list[float]) -> list[dict]:

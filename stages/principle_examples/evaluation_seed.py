@@ -1,0 +1,13 @@
+"""One row per (item, version 0): the seed library measured on validation and test (see scoring.py)."""
+
+from __future__ import annotations
+
+from engine.context import Context
+from engine.rows import Rejected
+from stages.principle_examples.scoring import evaluate_version
+from stages.principle_examples.teaching import TeacherParams
+
+
+def evaluation_seed(library_seed: list[dict], items: list[dict], params: TeacherParams,
+                    ctx: Context) -> list[dict | Rejected]:
+    return evaluate_version(0, library_seed, items, params, ctx)

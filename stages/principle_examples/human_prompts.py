@@ -1,0 +1,82 @@
+"""One row per new human prompt of a round: exactly `count` requests like the failed ones, as structured
+output. A reply with broken JSON or the wrong count is a Rejected row (the raw reply in `detail`), and the
+teacher is asked again, up to `attempts` times; when every attempt fails the round adds nothing."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.context import Context
+from engine.llm import Request
+from engine.llm.parse import extract_json, validation_error_text
+from engine.rows import Rejected
+from stages.principle_examples.failure_analysis import failures_shown, render_failures
+from stages.principle_examples.principle import Principle
+from stages.principle_examples.teaching import read
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    principle: Principle
+    generate_template: str
+    failure_template: str
+    count: int = Field(ge=1, le=50)
+    attempts: int = Field(ge=1, le=10)
+    failures_in_context: int = Field(ge=1, le=100)
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=64, le=8192)
+
+
+class PromptList(BaseModel):
+    prompts: list[str]
+
+
+def _schema(count: int) -> dict:
+    return {"type": "object", "required": ["prompts"], "additionalProperties": False,
+            "properties": {"prompts": {"type": "array", "items": {"type": "string"},
+                                       "minItems": count, "maxItems": count}}}
+
+
+def parse_prompts(text: str, count: int) -> tuple[list[str] | None, str, str]:
+    """(prompts, "", "") or (None, reason slug, what was wrong). A bare JSON list is accepted too."""
+    value, error = extract_json(text)
+    if error is not None:
+        return None, "broken_json", error
+    try:
+        prompts = PromptList.model_validate({"prompts": value} if isinstance(value, list) else value).prompts
+    except ValidationError as err:
+        return None, "wrong_schema", validation_error_text(err)
+    prompts = [p.strip() for p in prompts if p.strip()]
+    if len(prompts) != count:
+        return None, "wrong_count", f"asked for exactly {count} prompts, got {len(prompts)}"
+    return prompts, "", ""
+
+
+def human_prompts(failures: list[dict], failure_analysis: list[dict], params: Params,
+                  ctx: Context) -> list[dict | Rejected]:
+    shown = failures_shown(failures, failure_analysis, params.failures_in_context)
+    if not shown:
+        return []
+    analysis = failure_analysis[0]["analysis"] if failure_analysis else "(no analysis available)"
+    prompt = read(ctx.project_root, params.generate_template).format(
+        principle=params.principle.statement(), analysis=analysis, count=params.count,
+        failures=render_failures(shown, read(ctx.project_root, params.failure_template)))
+    parents = [a["id"] for a in failure_analysis] or [f["id"] for f in shown]
+    llm = ctx.llm("teacher")
+    out: list[dict | Rejected] = []
+    for attempt in range(params.attempts):
+        (response,) = llm.complete([Request([{"role": "user", "content": prompt}], task="principle_examples.prompts",
+                                            sample_index=attempt, temperature=params.temperature,
+                                            max_tokens=params.max_tokens, json_schema=_schema(params.count))],
+                                   desc="human prompts")
+        base = {"attempt": attempt, "human_prompt": None, "llm_key": response.key, "simulated": response.simulated,
+                "parent_ids": parents}
+        if not response.ok:
+            out.append(Rejected(base, "llm_error", response.error or ""))
+            continue
+        prompts, reason, problem = parse_prompts(response.text, params.count)
+        if prompts is None:
+            out.append(Rejected(base, reason, f"{problem}; reply: {response.text[:400]}"))
+            continue
+        return out + [{**base, "human_prompt": p} for p in prompts]
+    return out

@@ -1,0 +1,88 @@
+"""The principle as a config object, and how a text is judged against it: a Python checker named in config, or
+an LLM judge. Shared by every stage that checks a rewrite (library_seed, evaluation, candidates_checked)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.context import Context
+from engine.graph import import_callable
+from engine.llm import Request
+
+
+class CheckerConfig(BaseModel):
+    """`python`: `fn(text, target) -> Check(passed, observed)`; `llm_judge`: the `role` model answers
+    `judge_template` with a `Verdict: PASS|FAIL` line (and `Letters: ...`, kept as what it observed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["python", "llm_judge"]
+    fn: str = "stages.principle_examples.checker:acrostic_check"
+    judge_template: str = "stages/principle_examples/prompts/judge.txt"
+    role: str = "teacher"
+
+    @model_validator(mode="after")
+    def _fn_imports(self) -> CheckerConfig:
+        if self.kind == "python":
+            import_callable(self.fn, "checker.fn")  # a wrong name fails at start-up, before any model call
+        return self
+
+
+class Principle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    target: str = Field(min_length=1)  # for the acrostic: the word the sentences' initials spell
+    text: str = Field(min_length=1)  # may use {target}, {letters} and {length}
+    critique_request: str = Field(min_length=1)
+    rewrite_request: str = Field(min_length=1)
+    checker: CheckerConfig
+
+    @field_validator("target")
+    @classmethod
+    def _target_is_a_word(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9]+", value):
+            raise ValueError(f"target must be letters or digits only, found {value!r}")
+        return value.upper()
+
+    def statement(self) -> str:
+        """The principle's text with its target filled in, as every prompt shows it."""
+        return self.text.format(target=self.target, letters=", ".join(self.target), length=len(self.target))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool | None  # None: the judge's reply could not be read
+    observed: str  # what the checker saw (the letters produced), or the unreadable reply
+    llm_key: str = ""
+
+
+_VERDICT = re.compile(r"verdict\W*\s*(pass|fail)", re.IGNORECASE)
+_LETTERS = re.compile(r"letters\W*\s*([A-Za-z0-9?, -]*)", re.IGNORECASE)
+
+
+def _judge_reply(text: str) -> tuple[bool | None, str]:
+    verdicts = _VERDICT.findall(text)
+    if not verdicts:
+        return None, text.strip()[:300]
+    letters = _LETTERS.search(text)
+    observed = re.sub(r"[^A-Za-z0-9?]", "", letters.group(1)).upper() if letters else ""
+    return verdicts[-1].lower() == "pass", observed
+
+
+def check_texts(texts: list[str], principle: Principle, ctx: Context, project_root: Path) -> list[Verdict]:
+    """One verdict per text, in order."""
+    if principle.checker.kind == "python":
+        check = import_callable(principle.checker.fn, "checker.fn")
+        return [Verdict(*check(text, principle.target)) for text in texts]
+    template = (project_root / principle.checker.judge_template).read_text()
+    requests = [Request([{"role": "user", "content": template.format(principle=principle.statement(), text=text)}],
+                        task="principle_examples.judge", temperature=0.0, max_tokens=200) for text in texts]
+    verdicts = []
+    for response in ctx.llm(principle.checker.role).complete(requests, desc="judge"):
+        passed, observed = _judge_reply(response.text) if response.ok else (None, f"llm_error: {response.error}")
+        verdicts.append(Verdict(passed, observed, response.key))
+    return verdicts

@@ -1,0 +1,72 @@
+"""The principle_examples section of summary.json (each version's pass rates with 95% intervals, the best
+version by test pass rate, how often the checker agreed with the sim's intended letters) and
+plots/pass_rate_per_version.png."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    return con.execute(sql).to_arrow_table().to_pylist()
+
+
+def plot_pass_rates(versions: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    xs = [v["version"] for v in versions]
+    for split, style, shift in (("validation", "o-", -0.05), ("test", "s-", 0.05)):
+        rates = [v[f"{split}_pass_rate"] for v in versions]
+        errors = [[r - v[f"{split}_low"] for r, v in zip(rates, versions, strict=True)],
+                  [v[f"{split}_high"] - r for r, v in zip(rates, versions, strict=True)]]
+        ax.errorbar([x + shift for x in xs], rates, yerr=errors, fmt=style, capsize=3, label=f"{split} (95% CI)")
+    best = next(v for v in versions if v["is_best"])
+    ax.axvline(best["version"], color="grey", linestyle=":", label=f"best by test: v{best['version']}")
+    ax.set_xticks(xs, [f"v{x}\n{v['examples']} ex." for x, v in zip(xs, versions, strict=True)])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("rewrites that follow the principle")
+    ax.set_title("Pass rate per library version")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def checker_agreement(con: duckdb.DuckDBPyConnection) -> dict | None:
+    """On sim runs: the share of rewrites whose letters by the checker equal the letters the sim meant to write
+    (it hides traps such as 3.5, e.g., Dr., ellipses and markdown in its sentences)."""
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    if "sim_truth" not in tables:
+        return None
+    pairs = con.execute("""
+        select e.letters, t.truth from evaluation e join sim_truth t on t.key = e.llm_key
+        where t.task = 'principle_examples.rewrite'
+    """).fetchall()
+    meant = [(letters, json.loads(truth).get("letters")) for letters, truth in pairs]
+    meant = [(seen, want) for seen, want in meant if want is not None]
+    if not meant:
+        return None
+    return {"rewrites": len(meant), "agree": round(sum(a == b for a, b in meant) / len(meant), 4)}
+
+
+def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
+    versions = _rows(con, "select * from versions_ranked order by version")
+    plot_pass_rates(versions, run_dir / "plots" / "pass_rate_per_version.png")
+    keys = ("version", "parent_version", "examples", "examples_added", "validation_pass_rate", "validation_low",
+            "validation_high", "test_pass_rate", "test_low", "test_high", "is_best")
+    best = next(v for v in versions if v["is_best"])
+    return {"principle_examples": {
+        "versions": [{k: v[k] for k in keys} for v in versions],
+        "best_version": best["version"],
+        "best_test_pass_rate": best["test_pass_rate"],
+        "seed_test_pass_rate": versions[0]["test_pass_rate"],
+        "checker_agreement": checker_agreement(con),
+    }}

@@ -1,0 +1,33 @@
+"""Measuring one library version: every item of both splits critiqued and rewritten with the version's examples
+as context, each rewrite judged by the principle's checker. Shared by `evaluation_seed` and `evaluation`."""
+
+from __future__ import annotations
+
+from engine.context import Context
+from engine.rows import Rejected
+from stages.principle_examples.principle import check_texts
+from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
+
+
+def evaluate_version(version: int, library: list[dict], items: list[dict], params: TeacherParams,
+                     ctx: Context) -> list[dict | Rejected]:
+    """One row per (version, item) with the rewrite, the letters it produced and whether it passed. An item
+    without a usable rewrite is a Rejected row; it still counts against the version (the pass rate's
+    denominator is every item of the split, see `versions`)."""
+    turns = critique_and_rewrite(items, library, params, ctx)
+    written = [i for i, t in enumerate(turns) if t.rewrite is not None]
+    verdicts = dict(zip(written, check_texts([turns[i].rewrite for i in written], params.principle, ctx,
+                                             ctx.project_root), strict=True))
+    out: list[dict | Rejected] = []
+    for i, (item, turn) in enumerate(zip(items, turns, strict=True)):
+        row = {"version": version, "split": item["split"], "item_id": item["id"],
+               "human_prompt": item["human_prompt"], "critique": turn.critique, "rewrite": turn.rewrite,
+               "letters": None, "passed": False, "critique_key": turn.critique_key, "llm_key": turn.rewrite_key,
+               "judge_key": "", "simulated": turn.simulated, "parent_ids": [item["id"]]}
+        if turn.error:
+            out.append(Rejected(row, turn.error, turn.detail))
+            continue
+        verdict = verdicts[i]
+        row = {**row, "letters": verdict.observed, "passed": bool(verdict.passed), "judge_key": verdict.llm_key}
+        out.append(row if verdict.passed is not None else Rejected(row, "judge_unreadable", verdict.observed))
+    return out

@@ -1,0 +1,36 @@
+"""One row per new human prompt with the student's plain answer to it (the answer the teacher will critique)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from engine.rows import Rejected
+from stages.principle_examples.teaching import read
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=16, le=8192)
+
+
+def student_answers(human_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+    template = read(ctx.project_root, params.template)
+    responses = ctx.llm("student").complete(
+        [Request([{"role": "user", "content": template.format(human_prompt=p["human_prompt"])}],
+                 task="principle_examples.answer", temperature=params.temperature, max_tokens=params.max_tokens)
+         for p in human_prompts], desc="student answers")
+    out: list[dict | Rejected] = []
+    for prompt, response in zip(human_prompts, responses, strict=True):
+        row = {"human_prompt": prompt["human_prompt"], "assistant_answer": (response.text or "").strip(),
+               "llm_key": response.key, "simulated": response.simulated, "parent_ids": [prompt["id"]]}
+        if not response.ok:
+            out.append(Rejected(row, "llm_error", response.error or ""))
+        elif not row["assistant_answer"]:
+            out.append(Rejected(row, "empty_answer", "the student's reply was empty"))
+        else:
+            out.append(row)
+    return out

@@ -1,0 +1,116 @@
+"""The teacher's two turns on one conversation: a critique, then a rewrite, with a library version's examples as
+few-shot context. Shared by `evaluation`, `evaluation_seed` (measuring a version) and `candidates` (making new
+examples, with the failures and their analysis added to the context)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.context import Context
+from engine.llm import Request
+from stages.principle_examples.principle import Principle
+
+
+class Templates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str
+    example: str
+    critique: str
+
+
+class TeacherParams(BaseModel):
+    """What every critique-and-rewrite stage needs: the principle, its prompt templates, sampling."""
+
+    model_config = ConfigDict(extra="forbid")
+    principle: Principle
+    templates: Templates
+    temperature: float = Field(ge=0, le=2)
+    max_tokens: int = Field(ge=64, le=8192)
+
+
+@dataclass(frozen=True)
+class Turns:
+    """The teacher's critique and rewrite of one conversation; `error` says why there is no rewrite."""
+
+    critique: str | None
+    rewrite: str | None
+    error: str | None  # None | "llm_error: ..." | "no_critique" | "no_rewrite"
+    detail: str
+    critique_key: str
+    rewrite_key: str
+    simulated: bool
+
+
+def read(project_root: Path, path: str) -> str:
+    return (project_root / path).read_text()
+
+
+def examples_block(library: list[dict], template: str) -> str:
+    """The version's examples, numbered, in the order they entered the library (oldest first)."""
+    ordered = sorted(library, key=lambda e: (e["added_in_version"], e["id"]))
+    return "".join(template.format(number=i, **{k: e[k] for k in ("human_prompt", "assistant_answer", "critique",
+                                                                   "rewrite")}) + "\n"
+                   for i, e in enumerate(ordered, start=1))
+
+
+# the label may follow a preamble on the same line ("Sure. REWRITE: ..."), with markdown around it
+_REWRITE_LABEL = re.compile(r"(?:^|(?<=\s))[>*_#]*rewrite[*_]*\s*:[*_]*[ \t]*", re.IGNORECASE | re.MULTILINE)
+_FENCED = re.compile(r"^```[^\n]*\n(.*?)\n?```\s*$", re.DOTALL)
+
+
+def extract_rewrite(reply: str) -> str | None:
+    """The text after the last `REWRITE:` label (markdown around the label allowed), unfenced; None without one."""
+    labels = list(_REWRITE_LABEL.finditer(reply))
+    if not labels:
+        return None
+    text = reply[labels[-1].end():].strip()
+    fenced = _FENCED.match(text)
+    return (fenced.group(1).strip() if fenced else text) or None
+
+
+def critique_and_rewrite(conversations: list[dict], library: list[dict], params: TeacherParams, ctx: Context,
+                         guidance: str = "") -> list[Turns]:
+    """`conversations` have `human_prompt` and `assistant_answer`. Critiques go out as one batch, then the
+    rewrites of those that got one, each as the second turn of its conversation."""
+    root = ctx.project_root
+    principle = params.principle
+    system = read(root, params.templates.system).format(name=principle.name, principle=principle.statement())
+    examples = examples_block(library, read(root, params.templates.example))
+    intro = ("Here are examples of answers critiqued and rewritten to follow the principle:\n" if examples
+             else "There are no examples yet.\n")
+    critique_template = read(root, params.templates.critique)
+    firsts = [[{"role": "system", "content": system},
+               {"role": "user", "content": critique_template.format(
+                   examples_intro=intro, examples=examples, guidance=guidance, human_prompt=c["human_prompt"],
+                   assistant_answer=c["assistant_answer"], critique_request=principle.critique_request)}]
+              for c in conversations]
+    sampling = {"temperature": params.temperature, "max_tokens": params.max_tokens}
+    llm = ctx.llm("teacher")
+    critiques = llm.complete([Request(m, task="principle_examples.critique", **sampling) for m in firsts],
+                             desc="critiques")
+    second = [i for i, r in enumerate(critiques) if r.ok and r.text.strip()]
+    rewrites = dict(zip(second, llm.complete(
+        [Request([*firsts[i], {"role": "assistant", "content": critiques[i].text},
+                  {"role": "user", "content": principle.rewrite_request}],
+                 task="principle_examples.rewrite", **sampling) for i in second], desc="rewrites"), strict=True))
+    out = []
+    for i, critique in enumerate(critiques):
+        if not critique.ok:
+            out.append(Turns(None, None, "llm_error", critique.error or "", critique.key, "", critique.simulated))
+            continue
+        if i not in rewrites:
+            out.append(Turns(None, None, "no_critique", critique.text, critique.key, "", critique.simulated))
+            continue
+        answer = rewrites[i]
+        if not answer.ok:
+            out.append(Turns(critique.text.strip(), None, "llm_error", answer.error or "", critique.key, answer.key,
+                             answer.simulated))
+            continue
+        rewrite = extract_rewrite(answer.text)
+        out.append(Turns(critique.text.strip(), rewrite, None if rewrite else "no_rewrite",
+                         "" if rewrite else answer.text[:500], critique.key, answer.key, answer.simulated))
+    return out
