@@ -27,8 +27,8 @@ version through behaviour, and C-level crashes in CPython itself (e.g. deeply ne
 the worker, which is reported as an error and replaced.
 """
 
-from engine.sandbox.matrix import cross_validate
+from engine.sandbox.matrix import cross_validate, cross_validate_groups
 from engine.sandbox.outcome import STATUSES, Job, Outcome, as_verdict
 from engine.sandbox.pool import Sandbox
 
-__all__ = ["STATUSES", "Job", "Outcome", "Sandbox", "as_verdict", "cross_validate"]
+__all__ = ["STATUSES", "Job", "Outcome", "Sandbox", "as_verdict", "cross_validate", "cross_validate_groups"]

@@ -58,20 +58,32 @@ class MatrixRow(TypedDict):
 
 
 def cross_validate(sandbox: Sandbox, functions: Sequence[Mapping[str, Any]],
-                   cases: Sequence[Mapping[str, Any]], *, expect_bool: bool = False) -> list[MatrixRow]:
+                   cases: Sequence[Mapping[str, Any]], *, expect_bool: bool = False,
+                   desc: str | None = None) -> list[MatrixRow]:
     """Rows for every function (`id`, `source`, `entry`) on every case (`id`, `args`: a list or tuple),
     function-major. With expect_bool, only a real bool counts as a value (see engine.sandbox.as_verdict)."""
+    return cross_validate_groups(sandbox, {"": (functions, cases)}, expect_bool=expect_bool, desc=desc)[""]
+
+
+def cross_validate_groups(sandbox: Sandbox,
+                          groups: Mapping[str, tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]],
+                          *, expect_bool: bool = False, desc: str | None = None) -> dict[str, list[MatrixRow]]:
+    """cross_validate for many independent groups (e.g. one per constraint: its verifiers on its cases) in one
+    sandbox batch, so the workers stay busy across groups and a job that hangs holds up one worker, not the
+    batch. Returns each group's rows, function-major."""
     jobs = [Job(function["source"], function["entry"], tuple(case["args"]))
-            for function in functions for case in cases]
-    outcomes = iter(sandbox.run(jobs, expect_bool=expect_bool))
-    rows: list[MatrixRow] = []
-    for function in functions:
-        for case in cases:
-            outcome = next(outcomes)
-            value = json.dumps(to_json(outcome.value), allow_nan=False) if outcome.status == "ok" else None
-            rows.append(MatrixRow(func_id=str(function["id"]), case_id=str(case["id"]), status=outcome.status,
-                                  value=value, message=outcome.message))
-    return rows
+            for functions, cases in groups.values() for function in functions for case in cases]
+    outcomes = iter(sandbox.run(jobs, expect_bool=expect_bool, desc=desc))
+    out: dict[str, list[MatrixRow]] = {}
+    for group, (functions, cases) in groups.items():
+        rows = out[group] = []
+        for function in functions:
+            for case in cases:
+                outcome = next(outcomes)
+                value = json.dumps(to_json(outcome.value), allow_nan=False) if outcome.status == "ok" else None
+                rows.append(MatrixRow(func_id=str(function["id"]), case_id=str(case["id"]), status=outcome.status,
+                                      value=value, message=outcome.message))
+    return out
 
 
 def to_json(value: Any) -> Any:

@@ -20,7 +20,7 @@ def response_checks(responses: list[dict], verifiers_kept: list[dict], ctx: Cont
         start = len(jobs)
         jobs += [Job(v["func"], "evaluate", (r["response"],)) for v in verifiers[r["constraint_id"]]]
         spans.append((start, len(jobs)))
-    outcomes = ctx.sandbox.run(jobs, expect_bool=True)
+    outcomes = ctx.sandbox.run(jobs, expect_bool=True, desc="verify responses")
     out: list = []
     for r, (start, end) in zip(responses, spans, strict=True):
         row = {**{k: v for k, v in r.items() if k not in ("id", "parent_ids")}, "response_id": r["id"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from engine.context import Context
-from engine.sandbox import cross_validate
+from engine.sandbox import cross_validate_groups
 
 
 def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], ctx: Context) -> list[dict]:
@@ -17,8 +17,7 @@ def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], ct
     cases: dict[str, list[dict]] = defaultdict(list)
     for case in verifier_cases:
         cases[case["constraint_id"]].append({"id": case["id"], "args": [case["input"]]})
-    out = []
-    for constraint_id in ctx.progress(sorted(functions), desc="cross-validate"):
-        for cell in cross_validate(ctx.sandbox, functions[constraint_id], cases.get(constraint_id, [])):
-            out.append({"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]})
-    return out
+    groups = {c: (functions[c], cases.get(c, [])) for c in sorted(functions)}
+    matrix = cross_validate_groups(ctx.sandbox, groups, desc="cross-validate")
+    return [{"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]}
+            for constraint_id, cells in matrix.items() for cell in cells]

@@ -31,7 +31,7 @@ def run_on_cases(functions_by_task: dict[str, list[dict]], tests_by_task: dict[s
     for task_id, funcs in functions_by_task.items():
         case_ids, texts = case_pool(tests_by_task.get(task_id, []))
         planned += [(f, case_ids, cases_job(f["program"], texts)) for f in funcs if case_ids]
-    outcomes = ctx.sandbox.run([job for _, _, job in planned])
+    outcomes = ctx.sandbox.run([job for _, _, job in planned], desc="execute")
     out: list[dict | Rejected] = []
     for (func, case_ids, _), outcome in zip(planned, outcomes, strict=True):
         row = {"parent_ids": [func["id"]], "func_id": func["id"], "task_id": func["task_id"],
