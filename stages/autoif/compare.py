@@ -39,14 +39,21 @@ def render_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def short_labels(overrides: list[str]) -> list[str]:
+    """Each job's overrides without those every job shares, one per line: what tells the jobs apart."""
+    split = [o.split() for o in overrides]
+    shared = set.intersection(*(set(s) for s in split)) if len(split) > 1 else set()
+    return ["\n".join(o.removeprefix("autoif.") for o in s if o not in shared) or "(defaults)" for s in split]
+
+
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [r["overrides"] for r in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(rows) + 2.5))
+    labels = short_labels([r["overrides"] for r in rows])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(rows) + 2.5), sharey=True)
     left.barh(labels, [r["responses_scored"] or 0 for r in rows], color="#3b7dd8")
     left.set_title("final responses per job")
     for i, q in enumerate(QUALITY):
@@ -55,7 +62,6 @@ def plot(rows: list[dict], path: Path) -> None:
             right.scatter([x for x, _ in known], [y for _, y in known], label=f"{q} bad removed", marker="ox^s"[i])
     right.set_xlim(0, 1.05)
     right.set_title("filter quality (share of bad items removed)")
-    right.set_yticks(range(len(labels)), labels)
     right.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
