@@ -30,10 +30,12 @@ def mbpp_tasks(path: Path) -> list[dict]:
     for line in path.read_text().splitlines():
         p = json.loads(line)
         # the solution bodies keep MBPP's own indentation, so they follow the bare signature, not the
-        # 4-space docstring; ten ground truths call math.isclose without importing math
+        # 4-space docstring; some mix tabs and spaces, which Python 3 refuses unless tabs become 4 spaces;
+        # ten ground truths call math.isclose without importing math
         header = p["prompt"][: p["prompt"].index(":\n") + 2] if ":\n" in p["prompt"] else p["prompt"]
+        reference = "import math\n" + header + p["canonical_solution"].expandtabs(4)
         rows.append({"task_id": p["task_id"], "dataset": "mbpp", "prompt": p["prompt"],
-                     "entry_point": p["entry_point"], "reference": "import math\n" + header + p["canonical_solution"],
+                     "entry_point": p["entry_point"], "reference": reference,
                      "ground_truth": "import math\n" + p["test"]})
     return rows
 
