@@ -105,7 +105,12 @@ def plot_funnel(stages: dict, path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(names) + 1.2))
     ax.barh(names, kept, color="#3b7dd8", label="kept")
     ax.barh(names, rejected, left=kept, color="#e0a040", label="rejected")
-    ax.set_xlabel("rows")
+    # row counts span orders of magnitude (a cross-validation matrix beside a handful of seeds): log scale
+    ax.set_xscale("symlog", linthresh=1)
+    for y, (k, r) in enumerate(zip(kept, rejected, strict=True)):
+        ax.text(max(k + r, 1) * 1.15, y, f"{k:,}" + (f" (-{r:,})" if r else ""), va="center", fontsize=7)
+    ax.set_xlim(0, max(max(kept), 1) * 30)
+    ax.set_xlabel("rows (log scale); in brackets: rejected")
     ax.set_title(f"{title}: rows per stage")
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -110,8 +110,9 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         cache_dir = resolve_path(config.cache_dir)
         check_model_roles(config, graph)
         check_shards(graph)
-        env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"), open_stage_store(config, cache_dir))
-        env.executor = make_executor(config)
+        executor = make_executor(config)
+        env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"), open_stage_store(config, cache_dir),
+                     executor=executor)
         for node in graph.order:
             if isinstance(node, Loop):
                 run_loop(node, env)
@@ -123,6 +124,9 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
     except KeyboardInterrupt:
         status, error = "failed", "interrupted"
         log.error("interrupted; finished stages are kept, rerun the same command to resume")
+    except Exception as e:  # a bug in the engine or a backend: still a summary, still every finished table
+        status, error = "failed", f"internal error: {type(e).__name__}: {e}"
+        log.exception("internal error")
     finally:
         if env is not None:
             flush_ledger(env)

@@ -161,3 +161,22 @@ def test_an_empty_output_takes_the_declared_row_type(make_config, numbers_file, 
     assert summary["status"] == "ok", summary["error"]
     types = dict((r[0], r[1]) for r in table(tmp_path / "run", "describe pairs"))
     assert types["first"] == "BIGINT" and types["tags"] == "VARCHAR[]" and types["note"] == "VARCHAR"
+
+
+def test_an_internal_error_still_writes_a_failed_summary_and_keeps_finished_tables(make_config, numbers_file,
+                                                                                   tmp_path, monkeypatch):
+    import engine.runner
+
+    real_commit = engine.runner.mat.commit
+
+    def broken_commit(con, stage, *args, **kwargs):
+        if stage.name == "evens":
+            raise RuntimeError("disk on fire")
+        return real_commit(con, stage, *args, **kwargs)
+
+    monkeypatch.setattr(engine.runner.mat, "commit", broken_commit)
+    summary = run(make_config({"numbers": {"source": str(numbers_file)},
+                               "evens": {"filter": f"{F}:is_even", "inputs": ["numbers"]}}), tmp_path / "run")
+    assert summary["status"] == "failed" and "internal error: RuntimeError: disk on fire" in summary["error"]
+    assert (tmp_path / "run" / "summary.json").is_file()
+    assert table(tmp_path / "run", "select count(*) from numbers") == [(10,)]
