@@ -6,18 +6,54 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pydantic import BaseModel, ConfigDict
+
 from engine.context import Context
 from engine.sandbox import cross_validate_groups
 
+SKIPPED = "not run: the function timed out on its constraint's first case"
 
-def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], ctx: Context) -> list[dict]:
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # A verifier that hangs on the first case is run on no other: each hang costs a whole sandbox timeout, and
+    # the hangs are most of the matrix's time at scale. Its remaining cells are recorded as timeouts (a timeout
+    # counts as a wrong answer), so such a function cannot survive cross-validation either way.
+    skip_after_first_timeout: bool = True
+
+
+def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], params: Params,
+                    ctx: Context) -> list[dict]:
     functions: dict[str, list[dict]] = defaultdict(list)
     for sample in verifier_samples:
         functions[sample["constraint_id"]].append({"id": sample["id"], "source": sample["func"], "entry": "evaluate"})
     cases: dict[str, list[dict]] = defaultdict(list)
     for case in verifier_cases:
         cases[case["constraint_id"]].append({"id": case["id"], "args": [case["input"]]})
-    groups = {c: (functions[c], cases.get(c, [])) for c in sorted(functions)}
-    matrix = cross_validate_groups(ctx.sandbox, groups, desc="cross-validate")
-    return [{"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]}
-            for constraint_id, cells in matrix.items() for cell in cells]
+    constraints = sorted(functions)
+    if not params.skip_after_first_timeout:
+        matrix = cross_validate_groups(ctx.sandbox, {c: (functions[c], cases.get(c, [])) for c in constraints},
+                                       desc="cross-validate")
+        return [cell_row(c, cell) for c in constraints for cell in matrix[c]]
+
+    first = cross_validate_groups(ctx.sandbox, {c: (functions[c], cases.get(c, [])[:1]) for c in constraints},
+                                  desc="cross-validate (first cases)")
+    hanging = {cell["func_id"] for cells in first.values() for cell in cells if cell["status"] == "timeout"}
+    rest = cross_validate_groups(
+        ctx.sandbox,
+        {c: ([f for f in functions[c] if f["id"] not in hanging], cases.get(c, [])[1:]) for c in constraints},
+        desc="cross-validate")
+    out = []
+    for c in constraints:
+        done = {(cell["func_id"], cell["case_id"]): cell for cell in first[c] + rest[c]}
+        for function in functions[c]:
+            for case in cases.get(c, []):
+                cell = done.get((function["id"], case["id"])) or {
+                    "func_id": function["id"], "case_id": case["id"], "status": "timeout", "value": None,
+                    "message": SKIPPED}
+                out.append(cell_row(c, cell))
+    return out
+
+
+def cell_row(constraint_id: str, cell: dict) -> dict:
+    return {"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]}

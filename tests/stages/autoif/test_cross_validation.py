@@ -12,7 +12,7 @@ import pytest
 
 from engine.config import PROJECT_ROOT
 from engine.sandbox import Sandbox
-from stages.autoif.verifier_matrix import verifier_matrix
+from stages.autoif.verifier_matrix import SKIPPED, Params, verifier_matrix
 
 CORRECT = "def evaluate(response):\n    return len(response.split()) >= 3\n"
 ALWAYS_FALSE = "def evaluate(response):\n    return False\n"
@@ -70,7 +70,7 @@ def filtered(sandbox):
                                                       "f3": ALWAYS_FALSE, "correct": CORRECT})
     cases = _cases("c1", labelled) + _cases("c2", only_false)
     ctx = SimpleNamespace(sandbox=sandbox, progress=lambda it, **_: it)
-    matrix = verifier_matrix(samples, cases, ctx)
+    matrix = verifier_matrix(samples, cases, Params(), ctx)
     constraints = [{"id": "c1", "text": "At least 3 words.", "origin": "seed", "simulated": False},
                    {"id": "c2", "text": "At least 3 words, false cases only.", "origin": "seed", "simulated": False}]
     return matrix, run_filters(constraints, samples, cases, matrix)
@@ -84,6 +84,13 @@ def test_the_matrix_has_one_row_per_function_and_case_of_the_same_constraint(fil
     assert statuses == {"correct": "ok", "always_false": "ok", "strings": "ok", "crash": "error", "hang": "timeout",
                         "attack": statuses["attack"]}
     assert statuses["attack"] in ("forbidden", "syntax")
+
+
+def test_a_function_that_hangs_on_its_first_case_is_not_run_on_the_others(filtered):
+    matrix, _ = filtered
+    hang = [r for r in matrix if r["func_id"] == "c1-hang"]
+    assert [r["status"] for r in hang] == ["timeout"] * 5
+    assert [r["message"] == SKIPPED for r in hang] == [False, True, True, True, True]
 
 
 def test_only_real_booleans_count_and_failures_are_wrong_answers(filtered):
@@ -111,8 +118,8 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
     cases = _cases("c3", [("one two three", True), ("no", False)])
     ctx = SimpleNamespace(sandbox=sandbox, progress=lambda it, **_: it)
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
-                      verifier_matrix(samples, cases, ctx))
+                      verifier_matrix(samples, cases, Params(), ctx))
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_funcs"
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
-                      verifier_matrix(samples, cases, ctx), min_funcs=1)
+                      verifier_matrix(samples, cases, Params(), ctx), min_funcs=1)
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_cases"
