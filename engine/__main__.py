@@ -39,3 +39,6 @@ if __name__ == "__main__":
               file=sys.stderr)
         sys.exit(2)
     main()
+    from engine.sweep import SweepExitStatus
+
+    sys.exit(1 if SweepExitStatus.failed else 0)

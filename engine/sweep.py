@@ -28,9 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from filelock import FileLock
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from engine.graph import sha256
@@ -110,6 +111,19 @@ def run_sweep_job(hydra_cfg: DictConfig, cfg: DictConfig, run: Callable[[DictCon
     finally:  # a job that raised is recorded as failed; one that was killed stays "running"
         manifest.append(JobRecord(key, overrides, config_sha, str(run_dir), status))
     return status
+
+
+class SweepExitStatus(Callback):
+    """Hydra callback (conf/config.yaml): after a multirun, note whether any job of the sweep directory failed,
+    so `python -m engine -m ...` exits non-zero like a failed single run does."""
+
+    failed: ClassVar[list[str]] = []
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        jobs = SweepManifest(Path(config.hydra.sweep.dir)).latest().values()
+        SweepExitStatus.failed = [f"{job.dir} ({job.key or 'no overrides'})" for job in jobs if job.status == "failed"]
+        for job in SweepExitStatus.failed:
+            print(f"sweep: job failed: {job}", file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:

@@ -90,3 +90,12 @@ def test_parallel_sweep_with_joblib_shares_upstream_stages(tmp_path):
         assert sorted(s["stages"][stage]["reused"] for s in summaries) == [False, True], stage
     # the stage that differs was computed by both
     assert [s["stages"]["compounds"]["reused"] for s in summaries] == [False, False]
+
+
+def test_a_sweep_with_a_failed_job_exits_non_zero_and_runs_the_others(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    res = engine("-m", "+experiment=demo", "demo.per_round=2,lots", f"hydra.sweep.dir={sweep_dir}",
+                 cache=tmp_path / "cache")
+    assert res.returncode == 1 and "sweep: job failed" in res.stderr
+    statuses = sorted(json.loads(p.read_text())["status"] for p in sweep_dir.glob("*/summary.json"))
+    assert statuses == ["failed", "ok"]
