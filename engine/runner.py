@@ -277,7 +277,7 @@ def input_fingerprint(ref: InputRef, iteration: int | None, env: RunEnv) -> str:
         return fps[(ref.stage, iteration)]
     if ref.scope == "prev":
         if iteration == 0:
-            start = _loop_init(ref.stage, env)
+            start = _init_map(env.graph.stages[ref.stage], env).get(ref.stage)
             return fps[(start, None)] if start else "empty"
         return fps[(ref.stage, iteration - 1)]
     if ref.scope == "history":
@@ -288,11 +288,6 @@ def input_fingerprint(ref: InputRef, iteration: int | None, env: RunEnv) -> str:
     if ref.scope == "last":
         return fps[(ref.stage, done - 1)]
     return sha256(",".join(fps[(ref.stage, j)] for j in range(done)))
-
-
-def _loop_init(stage_name: str, env: RunEnv) -> str | None:
-    loop = env.graph.stages[stage_name].loop
-    return env.config.stages[loop].loop.init.get(stage_name) if loop else None
 
 
 # ---------------------------------------------------------------------------------------------- computing

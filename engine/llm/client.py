@@ -188,8 +188,10 @@ class LLM:
                 started = time.perf_counter()
                 try:
                     response, truth = await self.backend.call(request)
-                except Retryable as err:
-                    failed = Response(ok=False, text=None, error=str(err))
+                except (Retryable, asyncio.CancelledError) as err:
+                    # a cancelled attempt (the run is stopping) is recorded too: the endpoint may bill it anyway
+                    cancelled = isinstance(err, asyncio.CancelledError)
+                    failed = Response(ok=False, text=None, error="cancelled while in flight" if cancelled else str(err))
                     self._record(
                         request,
                         key,
@@ -200,17 +202,6 @@ class LLM:
                     )
                     raise
                 except LLMConfigError:
-                    raise
-                except asyncio.CancelledError:  # the run is stopping; the endpoint may bill this attempt anyway
-                    cancelled = Response(ok=False, text=None, error="cancelled while in flight")
-                    self._record(
-                        request,
-                        key,
-                        cancelled,
-                        attempt=attempt,
-                        cache_hit=False,
-                        latency_s=time.perf_counter() - started,
-                    )
                     raise
                 except Exception as err:  # a bug or an unforeseen reply: record it, never lose the request
                     response, truth = (

@@ -62,14 +62,22 @@ def split_asserts(reply: str, continues_assert: bool) -> list[str]:
     return [p for p in pieces if p != "assert"]
 
 
+def _parsed(case: str, max_chars: int) -> ast.Module | None:
+    """A model-written case parsed on the host, or None: only short cases, since parsing a pathological source
+    can take seconds and hundreds of MB."""
+    if len(case) > max_chars:
+        return None
+    try:
+        return ast.parse(case)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def is_trivial(case: str, entry_point: str, max_chars: int) -> bool:
     """A case that holds whatever the function does: it never calls `entry_point` (`assert True`,
     `assert 1 == 1`), or compares an expression with itself (`assert f(x) == f(x)`)."""
-    if len(case) > max_chars:
-        return False
-    try:
-        tree = ast.parse(case)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(case, max_chars)
+    if tree is None:
         return False
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
              and n.func.id == entry_point]
@@ -84,13 +92,8 @@ def is_trivial(case: str, entry_point: str, max_chars: int) -> bool:
 def first_assert(case: str, max_chars: int) -> str | None:
     """The case's leading assert statement alone: a completion often runs on past it into other code
     (`import os`, a print) that is no test; None when the case does not start with an assert."""
-    if len(case) > max_chars:
-        return None
-    try:
-        tree = ast.parse(case)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    if not tree.body or not isinstance(tree.body[0], ast.Assert):
+    tree = _parsed(case, max_chars)
+    if tree is None or not tree.body or not isinstance(tree.body[0], ast.Assert):
         return None
     return ast.get_source_segment(case, tree.body[0])
 
