@@ -66,9 +66,6 @@ class Graph:
     order: list[Stage | Loop]
     stages: dict[str, Stage]  # every stage, loops' inner stages included
 
-    def inner_stage_names(self) -> list[str]:
-        return list(self.stages)
-
 
 def sha256(data: bytes | str) -> str:
     if isinstance(data, str):
