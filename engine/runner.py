@@ -396,6 +396,15 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
                           side_tables={"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
 
 
+def _where(e: BaseException) -> str:
+    """Where an exception was raised, as "at FILE:LINE in FUNCTION": the message of a stage that failed in a
+    shard on a remote worker is all the driver gets, so it carries the location itself."""
+    frame = traceback.extract_tb(e.__traceback__)[-1]
+    path = Path(frame.filename)
+    shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+    return f"at {shown}:{frame.lineno} in {frame.name}"
+
+
 def call_stage(stage: Stage, inputs: dict[str, list[dict]], ctx: Context) -> list:
     wanted = inspect.signature(stage.func).parameters
     extras = {k: v for k, v in (("params", stage.params), ("ctx", ctx)) if k in wanted}
@@ -406,7 +415,7 @@ def call_stage(stage: Stage, inputs: dict[str, list[dict]], ctx: Context) -> lis
             raise
         except Exception as e:
             log.error("stage %s raised:\n%s", stage.name, traceback.format_exc())
-            raise StageError(stage.name, f"{type(e).__name__}: {e}") from e
+            raise StageError(stage.name, f"{type(e).__name__}: {e} ({_where(e)})") from e
         if not isinstance(output, list):
             raise StageError(stage.name, f"{stage.spec.fn} returned {type(output).__name__}, expected a list of rows")
         return output

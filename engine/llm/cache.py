@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.llm.types import Response
+from engine.sqlite_wal import connect_wal
 
 CacheMode = Literal["readwrite", "readonly", "off"]
 KEY_VERSION = 1  # bump when the key's parts change meaning, so old entries are never misread
@@ -30,15 +31,9 @@ class ResponseCache:
         self.mode = mode
         self._db: sqlite3.Connection | None = None
         if mode != "off":
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: autocommit, each put its own short transaction (no writer holds the lock)
-            self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, response TEXT NOT NULL,"
-                " truth TEXT, created REAL NOT NULL)"
-            )
+            # autocommit: each put its own short transaction (no writer holds the lock)
+            self._db = connect_wal(path, ["CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY,"
+                                          " response TEXT NOT NULL, truth TEXT, created REAL NOT NULL)"])
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[Response, Any]]:
         """Cached (response, sim truth) by key, for the keys found."""

@@ -13,12 +13,13 @@ import asyncio
 import fcntl
 import hashlib
 import os
-import sqlite3
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+
+from engine.sqlite_wal import connect_wal
 
 
 def limits_dir(root: Path, endpoint: str) -> Path:
@@ -86,12 +87,10 @@ class SharedRateLimit:
     """Requests-per-minute and tokens-per-minute buckets shared through a SQLite file."""
 
     def __init__(self, path: Path, *, rpm: int | None, tpm: int | None, clock: Callable[[], float] = time.time):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._limits = {name: limit for name, limit in (("requests", rpm), ("tokens", tpm)) if limit}
         self._clock = clock
-        self._db = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, level REAL, updated REAL)")
+        self._db = connect_wal(path, ["CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, level REAL,"
+                                      " updated REAL)"], synchronous="FULL")
 
     def reserve(self, tokens: int) -> float:
         """Take one request and `tokens` tokens if both buckets hold enough and return 0; otherwise take

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.sandbox.channel import loads_plain
 from engine.sandbox.outcome import Job, Outcome
+from engine.sqlite_wal import connect_wal
 
 # Bump when the policy, guards or value conversion change what a job returns.
 CACHE_FORMAT = 1
@@ -35,16 +36,12 @@ class OutcomeCache:
         if readonly and not path.exists():
             self.connection = None
             return
-        if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-        self.connection = sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False,
-                                          isolation_level=None)
-        if not readonly:
-            self.connection.execute("pragma journal_mode=wal")
-            self.connection.execute("pragma synchronous=normal")
-            self.connection.execute("create table if not exists outcomes (key text primary key, status text "
-                                    "not null, value blob, message text not null)")
+        if readonly:
+            self.connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False,
+                                              isolation_level=None)
+        else:
+            self.connection = connect_wal(path, ["create table if not exists outcomes (key text primary key, "
+                                                 "status text not null, value blob, message text not null)"])
 
     def get_many(self, keys: list[str]) -> dict[str, Outcome]:
         if self.connection is None:
@@ -74,7 +71,11 @@ class OutcomeCache:
             return
         with self.lock:
             self.connection.execute("begin immediate")
-            self.connection.executemany("insert or ignore into outcomes values (?, ?, ?, ?)", rows)
+            try:
+                self.connection.executemany("insert or ignore into outcomes values (?, ?, ?, ?)", rows)
+            except BaseException:
+                self.connection.execute("rollback")  # an open write transaction would lock out every process
+                raise
             self.connection.execute("commit")
 
     def close(self) -> None:
