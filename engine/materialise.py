@@ -71,9 +71,12 @@ def columns(con: duckdb.DuckDBPyConnection, select_sql: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {select_sql}").fetchall()]
 
 
-def normalised_select(con: duckdb.DuckDBPyConnection, raw_sql: str, stage: str, iteration: int | None) -> str:
+def normalised_select(con: duckdb.DuckDBPyConnection, raw_sql: str, stage: str, iteration: int | None,
+                      number_repeats: bool = True) -> str:
     """A SELECT over `raw_sql` giving id (kept when present, else a content hash), parent_ids, iteration
-    (inside loops), then the stage's own columns. It is a query, not a table, so the rows are written once."""
+    (inside loops), then the stage's own columns. It is a query, not a table, so the rows are written once.
+    `number_repeats=False` leaves out the numbering of identical rows (a window over every row): for callers
+    that check the ids are unique and come back with numbering only when they are not."""
     cols = columns(con, f"({raw_sql})")
     it = "NULL::INTEGER" if iteration is None else f"{iteration}::INTEGER"
     with_iteration = f"SELECT * REPLACE ({it} AS iteration)" if "iteration" in cols else f"SELECT *, {it} AS iteration"
@@ -81,6 +84,9 @@ def normalised_select(con: duckdb.DuckDBPyConnection, raw_sql: str, stage: str, 
     step1 = f"{with_iteration}{with_parents} FROM ({raw_sql})"
     if "id" in cols:
         step2 = f"SELECT * REPLACE (CAST(id AS VARCHAR) AS id) FROM ({step1})"
+    elif not number_repeats:
+        step2 = (f"SELECT * EXCLUDE (__h), '{stage}:' || substr(__h, 1, 16) AS id FROM ("
+                 f"SELECT *, md5(CAST(to_json(s) AS VARCHAR)) AS __h FROM ({step1}) s)")
     else:
         # identical rows (same content, same parents) get -1, -2 ... so ids stay unique and stable
         step2 = (
@@ -93,8 +99,12 @@ def normalised_select(con: duckdb.DuckDBPyConnection, raw_sql: str, stage: str, 
     return f"SELECT id, parent_ids, * EXCLUDE (id, parent_ids{keep_iteration}) FROM ({step2})"
 
 
-def temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+def drop_temp_objects(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables and views a stage made (its raw output, its input views)."""
+    for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
+        con.execute(f"DROP VIEW temp.main.{quote(name)}")
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+        con.execute(f"DROP TABLE temp.main.{quote(name)}")
 
 
 def split_reason_column(con: duckdb.DuckDBPyConnection, raw_sql: str) -> tuple[str, str | None]:
@@ -115,17 +125,27 @@ def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, 
     """Write a slice (the rows of `kept_sql`, and of `rejected_sql`) into the run's tables and the shared
     store; return its stats. `side_tables` (table -> SELECT) are rows the run already holds elsewhere (the
     stage's sim ground truth) that the store keeps with the slice for runs that reuse it."""
-    slice_where = "WHERE iteration IS NULL" if iteration is None else f"WHERE iteration = {iteration}"
+    slice_where = "" if iteration is None else f"WHERE iteration = {iteration}"
     kept_table, rej_table = quote(stage.name), quote(f"{stage.name}__rejected")
-    RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration))
+
+    def duplicate_id() -> str | None:
+        dup = con.execute(f"SELECT id FROM {kept_table} {slice_where} GROUP BY id HAVING count(*) > 1 LIMIT 1")
+        return (dup.fetchone() or (None,))[0]
+
+    # identical rows are rare, and numbering them costs a window over every row: the uniqueness check, needed
+    # anyway for ids a stage gives itself, tells when to number
+    makes_ids = "id" not in columns(con, f"({kept_sql})")
+    RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration, number_repeats=False))
+    dup = duplicate_id()
+    if dup and makes_ids:
+        RunDB.drop_slice(con, stage.name, iteration)
+        RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration))
+        dup = duplicate_id()
     if rejected_sql is not None:
         RunDB.append(con, f"{stage.name}__rejected", normalised_select(con, rejected_sql, stage.name, iteration))
-    if iteration is None:
-        slice_where = ""
-    dup = con.execute(f"SELECT id FROM {kept_table} {slice_where} GROUP BY id HAVING count(*) > 1 LIMIT 1").fetchone()
     if dup:
         RunDB.drop_slice(con, stage.name, iteration)
-        raise on_duplicate(dup[0])
+        raise on_duplicate(dup)
     reasons = {} if rejected_sql is None else dict(con.execute(
         f"SELECT reason, count(*) FROM {rej_table} {slice_where} GROUP BY reason ORDER BY 2 DESC").fetchall())
     stats = {
@@ -139,8 +159,7 @@ def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, 
                   None if rejected_sql is None else f"SELECT * FROM {rej_table} {slice_where}", stats,
                   side_tables or {})
     RunDB.record(con, stage.name, iteration, fingerprint, stats)
-    for t in temp_tables(con):
-        con.execute(f"DROP TABLE {t}")
+    drop_temp_objects(con)
     return stats
 
 

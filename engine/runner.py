@@ -129,6 +129,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         log.exception("internal error")
     finally:
         if env is not None:
+            env.rundb.release()
             flush_ledger(env)
             if env.sandbox is not None:
                 env.sandbox.close()
@@ -192,8 +193,8 @@ def until_met(loop: Loop, iteration: int, env: RunEnv) -> bool:
         except Exception as e:
             raise StageError(loop.name, f"loop stop condition failed: {str(e).splitlines()[0]}") from e
         finally:
-            for s in loop.stages:
-                con.execute(f"DROP VIEW IF EXISTS temp.main.{s.name}")
+            mat.drop_temp_objects(con)
+            con.execute("RESET VARIABLE iteration")
     wanted = inspect.signature(loop.until_func).parameters
     kwargs = {n: tables[n] for n in wanted if n in tables}
     if "iteration" in wanted:
@@ -207,6 +208,7 @@ def run_stage(stage: Stage, iteration: int | None, env: RunEnv) -> None:
     fingerprint = stage_fingerprint(stage, iteration, env)
     env.fingerprints[(stage.name, iteration)] = fingerprint
     t0 = time.perf_counter()
+    env.rundb.hold()  # released by a Python stage before it calls its function
     with env.rundb.connect() as con:
         record = RunDB.slice_record(con, stage.name, iteration)
         if record and record[0] == fingerprint:
@@ -335,6 +337,10 @@ def compute_in_duckdb(stage: Stage, iteration: int | None, fingerprint: str, env
         except duckdb.Error as e:
             where = stage.spec.sql or stage.spec.source
             raise StageError(stage.name, f"SQL error in {where}: {str(e).splitlines()[0]}") from e
+        finally:  # the connection may serve the next stage: none of this stage's names may linger
+            mat.drop_temp_objects(con)
+            for name in stage.params or {}:
+                con.execute(f"RESET VARIABLE {name}")
 
 
 def source_select(path: Path) -> str:
@@ -355,6 +361,7 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
     with env.rundb.connect() as con:
         inputs = {ref.alias: mat.read_rows(con, mat.input_sql(con, ref, iteration, _init_map(stage, env)))
                   for ref in stage.inputs}
+    env.rundb.release()  # the stage may wait on models for hours: let inspect and the CLI read meanwhile
     cfg = env.config
     ctx = Context(stage.name, iteration, cfg.seed, env.run_dir, PROJECT_ROOT, list(stage.spec.llm),
                   stage.spec.sandbox, cfg.progress, env.make_llm, env.get_sandbox)

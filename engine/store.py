@@ -2,7 +2,8 @@
 
 Two places, because DuckDB allows one writer per file and sweep jobs run in parallel:
 - `run.duckdb` in the run directory: one table per stage (plus `<stage>__rejected`), written only by the run's
-  own process, opened briefly per write so that `engine.inspect` or the DuckDB CLI can read between writes.
+  own process, which keeps it closed while Python stages wait on models, so that `engine.inspect` or the DuckDB
+  CLI can read between writes (see RunDB).
 - the stage store, shared by runs (`<cache_dir>/stages/`): each finished stage slice as Parquet files under its
   fingerprint, written to a temporary folder and renamed into place (atomic), with a lock per fingerprint so two
   jobs that need the same stage compute it once.
@@ -78,18 +79,21 @@ class StageStore:
         os.rename(tmp, final)
 
 
-@contextmanager
-def open_db(path: Path, read_only: bool = False, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect_waiting(path: Path, read_only: bool = False, wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file, waiting while another process (a run, inspect, the CLI) holds it for a moment."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as e:
             if "lock" not in str(e).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@contextmanager
+def open_db(path: Path, read_only: bool = False, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_waiting(path, read_only, wait_s)
     try:
         yield con
     finally:
@@ -97,18 +101,36 @@ def open_db(path: Path, read_only: bool = False, wait_s: float = 120.0) -> Itera
 
 
 class RunDB:
-    """The run's own DuckDB file. Every write goes through `connect()`, held only as long as the write."""
+    """The run's own DuckDB file. Writes go through `connect()`, which opens the file for the one write, unless
+    the run holds a connection (`hold`, while it runs stages that only work in DuckDB): reopening costs a
+    checkpoint and cold buffers per stage, and a SQL stage is over in moments, whereas a Python stage that waits
+    on models runs with the file closed (`release`) so `engine.inspect` or the DuckDB CLI can read meanwhile."""
 
     def __init__(self, path: Path):
         self.path = path
+        self._held: duckdb.DuckDBPyConnection | None = None
         with self.connect() as con:
             con.execute(
                 f"CREATE TABLE IF NOT EXISTS {META_TABLE} (stage VARCHAR, iteration INTEGER, "
                 "fingerprint VARCHAR, stats JSON)"
             )
 
-    def connect(self, read_only: bool = False):
-        return open_db(self.path, read_only)
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._held is not None:
+            yield self._held
+            return
+        with open_db(self.path) as con:
+            yield con
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = connect_waiting(self.path)
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     @staticmethod
     def connect_readonly(path: Path):

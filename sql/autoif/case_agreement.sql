@@ -16,6 +16,7 @@ verdicts as (
 per_case as (
     select
         c.id as case_id,
+        c.parent_ids,
         c.constraint_id,
         c.expected,
         count(v.func_id) as n_funcs,
@@ -28,7 +29,7 @@ per_case as (
 final as (
     select
         case_id as id,
-        [case_id] as parent_ids,
+        parent_ids,  -- a kept row is the same case as in verifier_cases
         constraint_id,
         expected,
         n_funcs,

@@ -17,7 +17,7 @@ labels as (
 final as (
     select
         v.id,
-        [v.id] as parent_ids,
+        v.parent_ids,  -- a kept row is the same row as in constraints_verified
         v.text,
         v.origin,
         v.simulated,

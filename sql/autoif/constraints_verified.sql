@@ -39,6 +39,7 @@ kept_case_counts as (
 joined as (
     select
         c.id,
+        c.parent_ids,
         c.text,
         c.origin,
         c.simulated,
@@ -59,7 +60,7 @@ joined as (
 final as (
     select
         id,
-        [id] as parent_ids,
+        parent_ids,  -- a kept row is the same row as in constraints
         text,
         origin,
         simulated,

@@ -36,7 +36,7 @@ compiled as (
 final as (
     select
         s.id,
-        [s.id] as parent_ids,
+        s.parent_ids,  -- the same row as in verifier_samples, with its scores
         s.constraint_id,
         s.func,
         s.llm_key,

@@ -9,7 +9,7 @@ thresholds as (select * from verification_thresholds),
 final as (
     select
         v.id,
-        [v.id] as parent_ids,
+        v.parent_ids,  -- a kept row is the same row as in function_accuracy
         v.constraint_id,
         v.func,
         v.accuracy,

@@ -40,6 +40,8 @@ def run_filters(constraints, samples, cases, matrix, **thresholds) -> duckdb.Duc
               "verification_thresholds": [{"min_funcs": 3, "min_cases": 4, "func_accuracy": 0.8,
                                            "pass_threshold": 1.0, **thresholds}]}
     for name, rows in tables.items():
+        if name in ("constraints", "verifier_samples", "verifier_cases"):  # engine tables: every row has lineage
+            rows = [{"parent_ids": [f"parent-of-{r['id']}"], **r} for r in rows]
         con.register("rows", pa.Table.from_pylist(rows))
         con.execute(f"create table {name} as select * from rows")
         con.unregister("rows")
