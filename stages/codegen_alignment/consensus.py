@@ -1,12 +1,12 @@
 """The decisions over a cross-validation matrix, as plain functions: which (function, test set) pairs align,
-and how CodeT ranks functions by agreement. Matrices are given as {function id: ids of the cases it passes}.
+and how CodeT and B4 rank functions by agreement. Matrices are given as {function id: ids of the cases it passes}.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,75 @@ def codet_groups(passed: Mapping[str, Iterable[str]], case_weight: Mapping[str, 
     for cases, func_ids in by_cases.items():
         size = math.sqrt(len(func_ids)) if sqrt else len(func_ids)
         groups.append(ConsensusGroup(tuple(func_ids), cases, sum(case_weight[c] for c in cases) * size))
+    return sorted(groups, key=lambda g: -g.score)
+
+
+@dataclass(frozen=True)
+class BetaPrior:
+    """A Beta(alpha, beta) prior on the rate of a Bernoulli event."""
+
+    alpha: float
+    beta: float
+
+    def __post_init__(self):
+        if not (self.alpha > 0 and self.beta > 0):
+            raise ValueError(f"a Beta prior needs alpha > 0 and beta > 0, found alpha={self.alpha}, beta={self.beta}")
+
+
+@dataclass(frozen=True)
+class B4Priors:
+    """B4's beliefs before seeing the matrix (defaults: its released code's alpha_xy = 1e3, beta_0 = 1e4)."""
+
+    function_correct: BetaPrior = field(default_factory=lambda: BetaPrior(1000, 1))
+    test_correct: BetaPrior = field(default_factory=lambda: BetaPrior(1000, 1))
+    wrong_passes_correct: BetaPrior = field(default_factory=lambda: BetaPrior(1, 1))  # a wrong function, a right case
+    wrong_passes_wrong: BetaPrior = field(default_factory=lambda: BetaPrior(1, 10_000))  # wrong on wrong: rare
+
+
+def log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def log_sequence_probability(successes: int, trials: int, prior: BetaPrior) -> float:
+    """log P(one given sequence of `trials` Bernoulli outcomes with `successes` ones), the rate drawn from `prior`
+    and integrated out: B(successes + alpha, failures + beta) / B(alpha, beta)."""
+    return (log_beta(successes + prior.alpha, trials - successes + prior.beta)
+            - log_beta(prior.alpha, prior.beta))
+
+
+def b4_groups(passed: Mapping[str, Iterable[str]], case_ids: Iterable[str], priors: B4Priors) -> list[ConsensusGroup]:
+    """B4 (Chen et al. 2024): every consensus set (the functions passing exactly the same cases) is a hypothesis
+    that these functions are the correct ones and these cases the correct tests, as a correct function passes
+    every correct test and fails every wrong one. Its score is the log of the joint probability of that
+    hypothesis and the whole matrix: which functions and which cases are correct (rates under
+    `function_correct`, `test_correct`), how often the other functions pass the correct cases
+    (`wrong_passes_correct`) and the wrong cases (`wrong_passes_wrong`). Each case counts once; functions passing
+    none of them form a set too. Empty when no function passes any case (nothing to go on). Best first."""
+    cases = frozenset(case_ids)
+    by_cases: dict[frozenset[str], list[str]] = {}
+    for func_id, passes in passed.items():
+        by_cases.setdefault(frozenset(passes) & cases, []).append(func_id)
+    if not any(by_cases):
+        return []
+    n_functions = len(passed)
+    passes_of_case = dict.fromkeys(cases, 0)
+    for passes, func_ids in by_cases.items():
+        for c in passes:
+            passes_of_case[c] += len(func_ids)
+    all_passes = sum(passes_of_case.values())
+    groups = []
+    for passes, func_ids in by_cases.items():
+        others = n_functions - len(func_ids)
+        on_its_cases = sum(passes_of_case[c] for c in passes)
+        # the set's own functions pass all of its cases and none of the others: the rest is the others' doing
+        others_on_correct = on_its_cases - len(func_ids) * len(passes)
+        others_on_wrong = all_passes - on_its_cases
+        score = (log_sequence_probability(len(func_ids), n_functions, priors.function_correct)
+                 + log_sequence_probability(len(passes), len(cases), priors.test_correct)
+                 + log_sequence_probability(others_on_correct, others * len(passes), priors.wrong_passes_correct)
+                 + log_sequence_probability(others_on_wrong, others * (len(cases) - len(passes)),
+                                            priors.wrong_passes_wrong))
+        groups.append(ConsensusGroup(tuple(func_ids), passes, score))
     return sorted(groups, key=lambda g: -g.score)
 
 

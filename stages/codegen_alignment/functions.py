@@ -1,4 +1,5 @@
-"""One row per generated function (task, generator, sample), checked to compile and import in the sandbox."""
+"""One row per generated function (task, generator, sample), checked to compile and import in the sandbox; with
+known_good=reference_function, one row per task instead: its reference solution, the known-good function."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ from engine.rows import Rejected
 from stages.codegen_alignment.generation import GeneratorParams, generate, open_tasks, side_generates
 from stages.codegen_alignment.programs import compiles_job, function_program
 
+REFERENCE = "reference"  # the generator name of known-good functions
 
-def functions(tasks: list[dict], alignment_prev: list[dict], params: GeneratorParams,
-              ctx: Context) -> list[dict | Rejected]:
-    if not side_generates("functions", params.regenerate, ctx.iteration):
+
+def functions(tasks: list[dict], reference_functions: list[dict], alignment_prev: list[dict],
+              params: GeneratorParams, ctx: Context) -> list[dict | Rejected]:
+    # the references are read only here, where no prompt is built; the generators below see `tasks` alone
+    if params.known_good == "reference_function":
+        return reference_rows(tasks, reference_functions, ctx) if ctx.iteration == 0 else []
+    if not side_generates("functions", params.regenerate, params.known_good, ctx.iteration):
         return []
     rows: list[dict | Rejected] = []
     for task, generator, _, index, response in generate(open_tasks(tasks, alignment_prev), params,
@@ -26,6 +32,16 @@ def functions(tasks: list[dict], alignment_prev: list[dict], params: GeneratorPa
             rows.append(Rejected(row, "no_code", response.text[:500]))
         else:
             rows.append({**row, "program": program})
+    return check_programs(rows, ctx)
+
+
+def reference_rows(tasks: list[dict], reference_functions: list[dict], ctx: Context) -> list[dict | Rejected]:
+    references = {r["task_id"]: r for r in reference_functions}
+    rows: list[dict | Rejected] = [
+        {"parent_ids": [t["id"], references[t["task_id"]]["id"]], "task_id": t["task_id"], "generator": REFERENCE,
+         "role": None, "sample_index": 0, "llm_key": None, "simulated": False, "reply": None,
+         "program": references[t["task_id"]]["program"]}
+        for t in tasks]
     return check_programs(rows, ctx)
 
 

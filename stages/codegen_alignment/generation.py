@@ -11,6 +11,9 @@ from engine.context import Context
 from engine.llm import Request, Response
 
 Regenerate = Literal["functions", "tests", "both", "alternate"]
+KnownGood = Literal["none", "docstring_tests", "reference_function"]
+# the side a known-good item stands in for: that side is never generated, the other one every round
+KNOWN_GOOD_SIDE = {"docstring_tests": "tests", "reference_function": "functions"}
 
 
 class Generator(BaseModel):
@@ -27,13 +30,17 @@ class GeneratorParams(BaseModel):
     generators: dict[str, Generator] = Field(min_length=1)
     per_round: int = Field(ge=1, le=1000)  # samples per generator, task and round
     regenerate: Regenerate = "both"
+    known_good: KnownGood = "none"  # docstring_tests: only functions are generated; reference_function: only tests
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1)
 
 
-def side_generates(side: Literal["functions", "tests"], regenerate: Regenerate, iteration: int) -> bool:
+def side_generates(side: Literal["functions", "tests"], regenerate: Regenerate, known_good: KnownGood,
+                   iteration: int) -> bool:
     """Round 0 generates both sides; later rounds regenerate what the policy names (alternate: tests in odd
-    rounds, functions in even ones)."""
+    rounds, functions in even ones). With a known-good item only the other side is generated, every round."""
+    if known_good in KNOWN_GOOD_SIDE:
+        return side != KNOWN_GOOD_SIDE[known_good]
     if iteration == 0 or regenerate in (side, "both"):
         return True
     if regenerate == "alternate":

@@ -7,15 +7,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stages.codegen_alignment.consensus import codet_groups, top_choice
+from stages.codegen_alignment.consensus import B4Priors, b4_groups, codet_groups, top_choice
 from stages.codegen_alignment.consensus_matrix import nontrivial_cases
 
-Strategy = Literal["random", "first_aligned", "codet", "codet_sqrt"]
+Strategy = Literal["random", "first_aligned", "codet", "codet_sqrt", "b4"]
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     strategies: list[Strategy] = Field(min_length=1)
+    b4: B4Priors = B4Priors()
 
 
 def first_aligned_candidates(rows: list[dict]) -> list[str]:
@@ -47,6 +48,8 @@ def selections(tasks: list[dict], functions: list[dict], test_sets: list[dict], 
                 candidates = everyone
             elif strategy == "first_aligned":
                 candidates = first_aligned_candidates(alignment_rows[task_id])
+            elif strategy == "b4":
+                candidates, score = top_choice(b4_groups(passed[task_id], weights[task_id], params.b4))
             else:
                 candidates, score = top_choice(codet_groups(passed[task_id], weights[task_id],
                                                             sqrt=strategy == "codet_sqrt"))

@@ -1,8 +1,7 @@
-"""One row per test set: the asserts of one generated reply (or, in known-good mode, of the task's docstring)."""
+"""One row per test set: the asserts of one generated reply (or, with known_good=docstring_tests, of the task's
+docstring)."""
 
 from __future__ import annotations
-
-from typing import Literal
 
 from pydantic import Field
 
@@ -15,7 +14,6 @@ DOCSTRING = "docstring"  # the generator name of known-good test sets
 
 
 class Params(GeneratorParams):
-    known_good: Literal["none", "docstring_tests"] = "none"
     asserts_per_test_set: int = Field(5, ge=1)  # the first n asserts of a reply (CodeT's limit)
     min_asserts: int = Field(1, ge=1)  # fewer asserts than this: not enough to align on
     max_case_chars: int = Field(2000, ge=10)  # longer asserts are dropped unparsed
@@ -24,7 +22,7 @@ class Params(GeneratorParams):
 def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
     if params.known_good == "docstring_tests":
         return docstring_test_sets(tasks, params, ctx) if ctx.iteration == 0 else []
-    if not side_generates("tests", params.regenerate, ctx.iteration):
+    if not side_generates("tests", params.regenerate, params.known_good, ctx.iteration):
         return []
     drafts = []
     for task, generator, prompt_text, index, response in generate(open_tasks(tasks, alignment_prev), params,
