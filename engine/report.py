@@ -33,7 +33,8 @@ def finish_report(name: str, status: str, error: str | None, env: RunEnv | None,
         "status": status,
         "error": error,
         "stages": env.stage_stats if env else {},
-        "llm": llm_section(env.ledger_all if env else []),
+        "llm": llm_section(env.ledger_all if env else []) | (
+            {"recovered_from_killed_run": env.recovered_calls} if env and env.recovered_calls else {}),
         "sandbox": {k: (env.sandbox_totals.get(k, 0) if env else 0) for k in SANDBOX_KEYS},
         "seconds": round(seconds, 3),
     }

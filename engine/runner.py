@@ -24,6 +24,7 @@ from engine.config import PROJECT_ROOT, ConfigError, RunConfig, load
 from engine.context import Context, StageError
 from engine.executor import LocalExecutor, RayExecutor, check_shards, make_executor
 from engine.graph import Graph, InputRef, Loop, Stage, build, params_for_fingerprint, resolve_path, sha256
+from engine.ledger_journal import JOURNAL, JournaledLedger, leftover_rows, not_yet_written
 from engine.report import finish_report
 from engine.rows import Rejected, RowsError, declared_schema, to_arrow
 from engine.store import RunDB, StageStore
@@ -46,9 +47,10 @@ class RunEnv:
     fingerprints: dict[tuple[str, int | None], str] = field(default_factory=dict)
     iterations: dict[str, int] = field(default_factory=dict)  # loop -> iterations run
     stage_stats: dict[str, dict] = field(default_factory=dict)
-    ledger: list[dict] = field(default_factory=list)  # llm attempts not yet written to run.duckdb
+    ledger: list[dict] = field(default_factory=list)  # llm attempts not yet written to run.duckdb (journaled)
     truth: list[dict] = field(default_factory=list)
     ledger_all: list[dict] = field(default_factory=list)
+    recovered_calls: int = 0  # ledger rows of a killed earlier run, imported from its journal
     sandbox: Any = None
     sandbox_totals: dict[str, int] = field(default_factory=dict)
     executor: LocalExecutor | RayExecutor = field(default_factory=LocalExecutor)  # runs sharded stages
@@ -111,8 +113,11 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         check_model_roles(config, graph)
         check_shards(graph)
         executor = make_executor(config)
-        env = RunEnv(config, graph, run_dir, RunDB(run_dir / "run.duckdb"), open_stage_store(config, cache_dir),
-                     executor=executor)
+        rundb = RunDB(run_dir / "run.duckdb")
+        recovered = recover_journal(rundb, run_dir)
+        env = RunEnv(config, graph, run_dir, rundb, open_stage_store(config, cache_dir), executor=executor,
+                     ledger=JournaledLedger(run_dir / JOURNAL), recovered_calls=recovered)
+        env.ledger.clear()  # its rows, if any, were just imported
         for node in graph.order:
             if isinstance(node, Loop):
                 run_loop(node, env)
@@ -131,6 +136,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         if env is not None:
             env.rundb.release()
             flush_ledger(env)
+            env.ledger.close()
             if env.sandbox is not None:
                 env.sandbox.close()
             env.executor.close()
@@ -469,6 +475,22 @@ def _with_parent(result: Any, row: dict) -> Any:
 def ledger_table(rows: list[dict], what: str):
     return to_arrow([{k: (json.dumps(v) if isinstance(v, (dict, list)) else v) for k, v in r.items()} for r in rows],
                     what)
+
+
+def recover_journal(rundb: RunDB, run_dir: Path) -> int:
+    """Import the ledger rows a killed earlier run left in its journal; their number."""
+    rows = leftover_rows(run_dir)
+    if not rows:
+        return 0
+    with rundb.connect() as con:
+        rows = not_yet_written(con, rows, RunDB.tables(con))
+        if rows:
+            con.register("__arrow", ledger_table(rows, "llm_calls"))
+            RunDB.append(con, "llm_calls", "SELECT * FROM __arrow")
+            con.unregister("__arrow")
+    if rows:
+        log.warning("%d model calls of an earlier run killed mid-stage were recovered into llm_calls", len(rows))
+    return len(rows)
 
 
 def flush_ledger(env: RunEnv) -> None:

@@ -1,0 +1,72 @@
+"""The model calls of the running stage, kept on disk as well as in memory until they reach run.duckdb.
+
+The ledger goes to `llm_calls` when a stage ends. A run killed mid-stage (SIGKILL, a lost machine) would take the
+calls of that stage with it, though they were paid for: their replies are in the response cache, so the next run
+does not pay again, but the account would be short. So every ledger row is also appended to a journal file in the
+run directory as it is made, the journal is emptied once its rows are in run.duckdb, and a run that finds a
+journal left behind imports it first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger("engine")
+
+JOURNAL = "llm_calls.journal.jsonl"
+# one attempt is one row: these columns tell a journal row already written to llm_calls (killed in between)
+ROW_KEY = ("stage", "key", "sample_index", "attempt", "ts")
+
+
+class JournaledLedger(list):
+    """A list of ledger rows (what the LLM layer appends to) that also writes each row to the journal."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+
+    def append(self, row: dict) -> None:
+        super().append(row)
+        # flushed per row: the OS holds it through a killed process; no fsync, as a lost machine loses the run dir
+        self._file.write(json.dumps(row, default=str) + "\n")
+        self._file.flush()
+
+    def extend(self, rows) -> None:
+        for row in rows:
+            self.append(row)
+
+    def clear(self) -> None:
+        """Forget the rows: call once they are in run.duckdb."""
+        super().clear()
+        self._file.truncate(0)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def leftover_rows(run_dir: Path) -> list[dict]:
+    """The journal of an earlier run in `run_dir` that was killed before writing them (empty if none)."""
+    path = run_dir / JOURNAL
+    if not path.is_file():
+        return []
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:  # the last line of a process killed mid-write
+            log.warning("%s:%d: an unfinished ledger row is skipped", path, n)
+    return rows
+
+
+def not_yet_written(con: duckdb.DuckDBPyConnection, rows: list[dict], tables: set[str]) -> list[dict]:
+    """The rows not in `llm_calls` already (a run killed between writing them and emptying its journal)."""
+    if "llm_calls" not in tables or not rows:
+        return rows
+    cols = ", ".join(ROW_KEY)
+    written = {tuple(str(v) for v in r) for r in con.execute(f"SELECT {cols} FROM llm_calls").fetchall()}
+    return [r for r in rows if tuple(str(r.get(k)) for k in ROW_KEY) not in written]
