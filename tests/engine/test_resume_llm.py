@@ -17,24 +17,33 @@ N = 120
 IN_FLIGHT = 4
 
 
-def test_sigkill_mid_llm_stage_pays_each_answered_request_once(make_config, tmp_path):
+def echo_config(make_config, tmp_path, base_url: str) -> dict:
     numbers = tmp_path / "numbers.jsonl"
     numbers.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(N)))
+    return make_config(
+        {"numbers": {"source": str(numbers)},
+         "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
+        llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test",
+             "max_in_flight": IN_FLIGHT, "timeout_s": 10, "progress": False,
+             "prices": {"fake-model": {"input": 1.0, "output": 2.0}}},
+        roles={"teacher": {}},
+    )
+
+
+def kill_once_a_third_is_answered(cfg: dict, run_dir, base_url: str) -> None:
+    killed = start_run(cfg, run_dir)
+    deadline = time.monotonic() + 60
+    while stats(base_url)["requests"] < N // 3:
+        assert killed.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+
+
+def test_sigkill_mid_llm_stage_pays_each_answered_request_once(make_config, tmp_path):
     with serve_in_process("--latency-ms", "40") as base_url:
-        cfg = make_config(
-            {"numbers": {"source": str(numbers)},
-             "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
-            llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test",
-                 "max_in_flight": IN_FLIGHT, "timeout_s": 10, "progress": False},
-            roles={"teacher": {}},
-        )
-        killed = start_run(cfg, tmp_path / "killed")
-        deadline = time.monotonic() + 60
-        while stats(base_url)["requests"] < N // 3:
-            assert killed.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        os.kill(killed.pid, signal.SIGKILL)
-        killed.wait()
+        cfg = echo_config(make_config, tmp_path, base_url)
+        kill_once_a_third_is_answered(cfg, tmp_path / "killed", base_url)
         answered_before = stats(base_url)["requests"]
         assert answered_before < N
 
@@ -52,31 +61,16 @@ def test_sigkill_mid_llm_stage_pays_each_answered_request_once(make_config, tmp_
 
 
 def test_the_calls_a_killed_run_paid_for_are_in_llm_calls_after_a_rerun_in_its_directory(make_config, tmp_path):
-    numbers = tmp_path / "numbers.jsonl"
-    numbers.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(N)))
     run_dir = tmp_path / "run"
     with serve_in_process("--latency-ms", "40") as base_url:
-        cfg = make_config(
-            {"numbers": {"source": str(numbers)},
-             "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
-            llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test",
-                 "max_in_flight": IN_FLIGHT, "timeout_s": 10, "progress": False,
-                 "prices": {"fake-model": {"input": 1.0, "output": 2.0}}},
-            roles={"teacher": {}},
-        )
-        killed = start_run(cfg, run_dir)
-        deadline = time.monotonic() + 60
-        while stats(base_url)["requests"] < N // 3:
-            assert killed.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        os.kill(killed.pid, signal.SIGKILL)
-        killed.wait()
+        cfg = echo_config(make_config, tmp_path, base_url)
+        kill_once_a_third_is_answered(cfg, run_dir, base_url)
         resumed = start_run(cfg, run_dir)
         assert resumed.wait(timeout=120) == 0
         served = stats(base_url)["requests"]
 
     sent = table(run_dir, "select count(*) from llm_calls where attempt > 0")[0][0]
-    # every request the server answered was paid and is accounted; one in flight at the kill may be missing
+    # every request the server answered is accounted, but for those in flight at the kill (sent again, once recorded)
     assert served - IN_FLIGHT <= sent <= served
     assert table(run_dir, "select count(distinct key) from llm_calls where attempt > 0") == [(sent,)]
     summary = json.loads((run_dir / "summary.json").read_text())
