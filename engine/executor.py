@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, validation_error
 from engine.context import Context, StageError
 from engine.graph import Graph, Stage, resolve_path, sha256
+from engine.ledger_journal import JournaledLedger, leftover_rows
 
 if TYPE_CHECKING:
     from engine.runner import RunEnv
@@ -136,7 +137,11 @@ class ShardWorker:
         from engine.llm import make_llm
         from engine.runner import call_stage
 
-        ledger: list[dict] = []
+        # journaled like the driver's ledger: a retry of a shard whose actor was killed returns the calls the
+        # dead actor paid for too (run_dir is on the shared filesystem)
+        slice_name = job.stage.name if job.iteration is None else f"{job.stage.name}.{job.iteration}"
+        journal = job.run_dir / f"llm_calls.journal.{slice_name}.{index}.jsonl"
+        ledger = JournaledLedger(journal)
         truth: list[dict] = []
 
         def llm_for(stage: str, role: str):
@@ -155,7 +160,10 @@ class ShardWorker:
             result["error"] = str(e).split("failed: ", 1)[-1]
         stats = self.sandbox.stats if self.sandbox is not None else {}
         result["sandbox"] = {k: v - before.get(k, 0) for k, v in stats.items() if isinstance(v, (int, float))}
-        return {**result, "ledger": ledger, "truth": truth}
+        ledger.close()
+        paid = leftover_rows(job.run_dir, journal.name)  # this attempt's rows and those of any killed before it
+        journal.unlink()
+        return {**result, "ledger": paid, "truth": truth}
 
     def close(self) -> None:
         if self.sandbox is not None:

@@ -49,9 +49,9 @@ class JournaledLedger(list):
         self._file.close()
 
 
-def leftover_rows(run_dir: Path) -> list[dict]:
-    """The journal of an earlier run in `run_dir` that was killed before writing them (empty if none)."""
-    path = run_dir / JOURNAL
+def leftover_rows(run_dir: Path, name: str = JOURNAL) -> list[dict]:
+    """The rows in journal `name` in `run_dir`, such as those of an earlier run killed before writing them."""
+    path = run_dir / name
     if not path.is_file():
         return []
     rows = []

@@ -117,6 +117,9 @@ def test_a_ray_worker_killed_mid_stage_changes_nothing_and_pays_no_reply_twice(t
     # nothing was in flight when it died: every request reached the servers exactly once
     assert requests_served(fleet) == 60
     assert tables(tmp_path / "ray" / "run") == tables(tmp_path / "local" / "run")
+    # and every one of them is accounted, those the dead worker received included
+    assert table(tmp_path / "ray" / "run", "SELECT count(*) FROM llm_calls WHERE attempt > 0") == [(60,)]
+    assert not list((tmp_path / "ray" / "run").glob("llm_calls.journal.*.jsonl"))  # the shards' journals are gone
 
 
 def test_a_shard_must_name_an_input_of_its_stage(tmp_path, fleet):
