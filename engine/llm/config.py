@@ -77,6 +77,9 @@ class LLMConfig(BaseModel):
     backoff_s: float = Field(0.5, ge=0)  # first backoff; doubles per attempt, with full jitter
     backoff_max_s: float = Field(30, ge=0)
     cache: Literal["readwrite", "readonly", "off"] = "readwrite"
+    # None: the SQLite file under cache_dir; a PostgreSQL conninfo or URL: the cache shared by machines that share
+    # no filesystem (engine.llm.pg_cache); ${oc.env:EXECFEED_LLM_CACHE_DB,null} in conf/llm reads it from the env
+    cache_db: str | None = None
     progress: bool = True
     prices: dict[str, Price] = {}
     sampling: Sampling = Sampling()

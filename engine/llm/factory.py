@@ -43,5 +43,10 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         from engine.llm.hf_backend import HFBackend
 
         backend = HFBackend(cfg)
-    cache = ResponseCache(cache_dir / "llm_responses.sqlite", cfg.cache)
+    if cfg.cache_db:
+        from engine.llm.pg_cache import PgResponseCache
+
+        cache: Any = PgResponseCache(cfg.cache_db, cfg.cache)
+    else:
+        cache = ResponseCache(cache_dir / "llm_responses.sqlite", cfg.cache)
     return LLM(cfg, backend, stage=stage, role=role, cache=cache, ledger=ledger, truth=truth, slots=slots, rate=rate)
