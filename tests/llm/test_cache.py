@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+
+import pytest
 
 from engine.llm.ledger import summarize
 from tests.llm.conftest import openai_config, prompts
@@ -103,3 +106,36 @@ def test_a_killed_batch_pays_again_only_for_unanswered_requests(server, make):
     assert {row["key"] for row in ledger if row["attempt"] > 0}.isdisjoint(paid)
     cancelled = [row for row in first_ledger if row["error"] == "cancelled while in flight"]
     assert cancelled  # attempts cut short are in the ledger too: the endpoint may have billed them
+
+
+def test_answers_reach_the_cache_file_while_the_batch_still_runs(server, make, tmp_path):
+    server.server.latency_s = 0.02
+    llm, ledger, _ = make(openai_config(server.base_url, max_in_flight=2))
+
+    def rows_on_disk() -> int:
+        with sqlite3.connect(tmp_path / "cache" / "llm_responses.sqlite") as db:
+            return db.execute("SELECT count(*) FROM responses").fetchone()[0]
+
+    async def watch_the_file() -> tuple[int, bool]:
+        task = asyncio.create_task(llm.acomplete(prompts(40)))
+        while sum(row["ok"] for row in ledger) < 6:
+            await asyncio.sleep(0.005)
+        for _ in range(200):  # the writer thread commits within moments; give it up to a second or two
+            if (stored := rows_on_disk()) >= 6:
+                break
+            await asyncio.sleep(0.01)
+        still_running = not task.done()
+        await task
+        return stored, still_running
+
+    stored, still_running = asyncio.run(watch_the_file())
+    assert stored >= 6 and still_running  # a process killed now would not pay again for these
+    assert rows_on_disk() == 40
+
+
+def test_a_failed_cache_write_fails_the_batch(server, make, tmp_path):
+    llm, _, _ = make(openai_config(server.base_url))
+    with sqlite3.connect(tmp_path / "cache" / "llm_responses.sqlite") as db:  # every write now fails
+        db.execute("CREATE TRIGGER full BEFORE INSERT ON responses BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        llm.complete(prompts(3))
