@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import importlib
 import logging
+import threading
 import time
 import traceback
 from contextlib import nullcontext
@@ -103,6 +105,9 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
     """Run one experiment into `run_dir`; never raises for a stage or config failure: the summary says."""
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    # the funnel plot at the end needs matplotlib, half a second to import: import it meanwhile, as stages mostly
+    # wait on DuckDB, models or the sandbox, all of which release the GIL
+    threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True).start()
     env: RunEnv | None = None
     name = (cfg.get("name") if hasattr(cfg, "get") else None) or "unknown"
     status, error = "ok", None
