@@ -6,9 +6,9 @@ it; `compute_*` produce a stage's raw rows; `materialise.commit` turns them into
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
-import importlib
 import logging
 import threading
 import time
