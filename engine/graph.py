@@ -142,7 +142,7 @@ def _bind_python(stage: Stage) -> None:
             raise ConfigError(
                 f"{stage.key}.inputs",
                 f"{stage.spec.target} takes ({', '.join(names)}) but the inputs bind ({', '.join(aliases)}); "
-                "name each argument after its input, or map aliases with inputs: {{arg: stage}}",
+                "name each argument after its input, or map aliases with inputs: {arg: stage}",
             )
     stage.params = _validate_params(stage, sig)
 

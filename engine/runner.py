@@ -228,6 +228,8 @@ def run_stage(stage: Stage, iteration: int | None, env: RunEnv) -> None:
             RunDB.drop_slice(con, stage.name, iteration)
     keep = stage.spec.store if stage.spec.store is not None else stage.kind != "sql"
     store = env.store if keep else None
+    if store is not None and stage.kind not in ("sql", "source"):
+        env.rundb.release()  # the lock may wait on another sweep job's model calls: leave the file readable
     with store.lock(fingerprint) if store else nullcontext():  # parallel sweep jobs compute a stage once
         stored = store.get(fingerprint) if store else None
         if stored is not None:

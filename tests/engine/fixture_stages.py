@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TypedDict
@@ -106,3 +108,11 @@ class PairRow(TypedDict):
 
 def no_pairs(numbers: list[dict]) -> list[PairRow | Rejected]:
     return []
+
+
+def inspected_meanwhile(numbers: list[dict], ctx) -> list[dict]:
+    """One row: what `python -m engine.inspect` printed about this run's directory while this stage ran, from
+    another process, as a user would look in."""
+    done = subprocess.run([sys.executable, "-m", "engine.inspect", str(ctx.run_dir)], capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ctx.project_root)})
+    return [{"exit_code": done.returncode, "printed": done.stdout + done.stderr, "parent_ids": [numbers[0]["id"]]}]

@@ -61,3 +61,19 @@ def test_trace_reaches_the_seed(make_config, numbers_file, tmp_path):
 def test_trace_of_unknown_id_fails(make_config, numbers_file, tmp_path):
     res = inspect(str(demo_run(make_config, numbers_file, tmp_path)), "--trace", "nope:123")
     assert res.returncode == 1 and "not found" in res.stderr
+
+
+def test_a_run_is_readable_from_another_process_while_a_python_stage_runs(make_config, numbers_file, tmp_path):
+    """SQL stages share one connection to run.duckdb; a Python stage (which may wait on models for hours) runs
+    with the file closed, so inspect, the DuckDB CLI or a notebook can read what is finished."""
+    evens = tmp_path / "evens.sql"
+    evens.write_text("select * from numbers where n % 2 = 0")
+    summary = run(make_config({
+        "numbers": {"source": str(numbers_file)},
+        "evens": {"sql": str(evens), "inputs": ["numbers"]},
+        "looked": {"fn": f"{F}:inspected_meanwhile", "inputs": {"numbers": "evens"}},
+    }), tmp_path / "run")
+    assert summary["status"] == "ok", summary["error"]
+    [(exit_code, printed)] = table(tmp_path / "run", "select exit_code, printed from looked")
+    assert exit_code == 0, printed
+    assert dict(line.split() for line in printed.splitlines()[1:]) == {"evens": "5", "numbers": "10"}
