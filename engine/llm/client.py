@@ -269,5 +269,6 @@ class LLM:
         self._ledger.append(row)
 
     def _record_truth(self, request: Request, key: str, truth: Any) -> None:
-        if self.backend.name == "sim":
+        # sim in process, or the loopback server serving sim over HTTP (it sends the truth with the reply)
+        if self.backend.name == "sim" or truth is not None:
             self._truth.append({"key": key, "stage": self.stage, "task": request.task, "truth": json.dumps(truth)})

@@ -29,6 +29,7 @@ from engine.llm.config import LLMConfig
 from engine.llm.types import LLMConfigError, Request, Response, Retryable, TokenLogprob
 
 SIM_FINGERPRINT = "execfeed-sim"  # system_fingerprint of the loopback server: its replies are simulated
+SIM_TRUTH_FIELD = "execfeed_sim_truth"  # the loopback server's ground truth of a reply, beside the standard fields
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -134,9 +135,10 @@ class OpenAIBackend:
         except openai.APIConnectionError as err:  # includes the client's timeouts; the aiohttp transport
             # reports a dropped connection as a timeout, so the cause says which it was
             raise Retryable(f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message) from err
-        return self._response(raw), None
+        return self._response(raw)
 
-    def _response(self, raw: bytes) -> Response:
+    def _response(self, raw: bytes) -> tuple[Response, Any]:
+        """The Response, and the sim ground truth when the reply comes from the loopback server (else None)."""
         try:
             completion = json.loads(raw)
         except ValueError as err:
@@ -146,22 +148,21 @@ class OpenAIBackend:
         choice = completion["choices"][0]
         message = choice.get("message") or {}
         usage = completion.get("usage") or {}
+        simulated = completion.get("system_fingerprint") == SIM_FINGERPRINT
+        truth = completion.get(SIM_TRUTH_FIELD) if simulated else None
         common = {
             "finish_reason": choice.get("finish_reason"),
             "prompt_tokens": usage.get("prompt_tokens") or 0,
             "completion_tokens": usage.get("completion_tokens") or 0,
-            "simulated": completion.get("system_fingerprint") == SIM_FINGERPRINT,
+            "simulated": simulated,
         }
         if choice.get("finish_reason") == "content_filter":
-            return Response(ok=False, text=None, error="content_filter: the endpoint withheld the reply", **common)
+            failed = Response(ok=False, text=None, error="content_filter: the endpoint withheld the reply", **common)
+            return failed, truth
         if message.get("content") is None:
             refusal = message.get("refusal")
-            return Response(
-                ok=False,
-                text=None,
-                error=f"refusal: {refusal}" if refusal else "reply has no content",
-                **common,
-            )
+            error = f"refusal: {refusal}" if refusal else "reply has no content"
+            return Response(ok=False, text=None, error=error, **common), truth
         logprobs = None
         if (choice.get("logprobs") or {}).get("content") is not None:
             logprobs = [
@@ -172,4 +173,4 @@ class OpenAIBackend:
                 )
                 for t in choice["logprobs"]["content"]
             ]
-        return Response(ok=True, text=message["content"], logprobs=logprobs, **common)
+        return Response(ok=True, text=message["content"], logprobs=logprobs, **common), truth

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from engine.llm.config import SimSettings
-from engine.llm.openai_backend import SIM_FINGERPRINT
+from engine.llm.openai_backend import SIM_FINGERPRINT, SIM_TRUTH_FIELD
 from engine.llm.sim_backend import answer
 from engine.llm.types import LLMConfigError, Request
 
@@ -181,7 +181,7 @@ class FakeOpenAI:
             top_logprobs=body.get("top_logprobs"),
         )
         try:
-            response, _truth = answer(request, self.sim)
+            response, truth = answer(request, self.sim)
         except LLMConfigError as err:
             return _error(400, str(err), "invalid_request_error")
         text, finish_reason = response.text, response.finish_reason
@@ -219,6 +219,8 @@ class FakeOpenAI:
                 "created": int(time.time()),
                 "model": body.get("model", "sim"),
                 "system_fingerprint": SIM_FINGERPRINT,
+                # what the sim knows of this reply, for tests and reports (a cut or withheld reply: nothing)
+                SIM_TRUTH_FIELD: truth if fault is None else None,
                 "choices": [] if fault == "empty_choices" else choices,
                 "usage": {
                     "prompt_tokens": response.prompt_tokens,

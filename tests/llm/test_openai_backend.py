@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.llm import Request, Retryable
@@ -123,3 +125,18 @@ def test_retry_after_replaces_the_backoff(server, make):
     llm, _, _ = make(openai_config(server.base_url, backoff_s=100.0, backoff_max_s=100.0))
     assert llm._backoff(1, Retryable("HTTP 429", retry_after=0.01)) == 0.01
     assert 0 <= llm._backoff(3, Retryable("HTTP 500")) <= 100.0
+
+
+def test_sim_ground_truth_comes_over_http_as_in_process(server, make, tmp_path):
+    """The loopback server sends what the sim knows of a reply beside it, so a run against it gets the same
+    sim_truth rows as a run on the sim backend; a cut reply carries none."""
+    requests = [Request([{"role": "user", "content": f"Premise: Answer in at most {n} words.\n"
+                                                      f"Hypothesis: Answer in at most {n + k} words."}],
+                        task="autoif.nli") for n in range(3, 9) for k in (0, 2)]
+    over_http, _, http_truth = make(openai_config(server.base_url))
+    in_process, _, sim_truth = make({"backend": "sim", "progress": False}, cache_dir=tmp_path / "sim")
+    assert [r.text for r in over_http.complete(requests)] == [r.text for r in in_process.complete(requests)]
+    assert len(http_truth) == len(requests)
+    assert sorted(t["truth"] for t in http_truth) == sorted(t["truth"] for t in sim_truth)  # replies land in any order
+    assert {t["key"] for t in http_truth}.isdisjoint({t["key"] for t in sim_truth})  # two backends, two keys
+    assert all(set(json.loads(t["truth"])) == {"label", "correct"} for t in http_truth)
