@@ -109,6 +109,7 @@ def plot(curve: list[dict], path: Path, reference_function: bool) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     path.parent.mkdir(parents=True, exist_ok=True)
     ks = [c["k"] for c in curve]
@@ -123,6 +124,7 @@ def plot(curve: list[dict], path: Path, reference_function: bool) -> None:
     ax.plot(ks, values("tests_correct"), marker=".", linestyle="--",
             label="non-trivial test sets of rounds <= K passing the reference")
     ax.set_xlabel("rounds K")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds are whole numbers
     ax.set_ylim(0, 1.02)
     if len(ks) > 20:
         ax.set_xscale("log")

@@ -41,6 +41,7 @@ def plot_curve(points: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -52,6 +53,7 @@ def plot_curve(points: list[dict], path: Path) -> None:
         xs = [e for e, p in zip(epochs, points, strict=True) if p[key] is not None]
         ax.plot(xs, [p[key] for p in points if p[key] is not None], style, label=label)
     ax.set_xlabel("epoch (0: initial prompts)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("prompt optimisation: accuracy per epoch")
