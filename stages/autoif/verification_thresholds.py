@@ -1,5 +1,7 @@
-"""One row: the thresholds of the experiment's SQL filters (SQL stages take no params, so the config values reach
-them as this table, and a changed threshold changes its fingerprint and recomputes the filters after it)."""
+"""One row: the thresholds of the experiment's SQL filters. A SQL stage's own params (DuckDB variables) are typed
+but not range-checked; here each threshold is validated against its range at start-up, with the config key in
+the error, and the filters read the one table. A changed threshold changes this stage's fingerprint and so
+recomputes the filters after it."""
 
 from __future__ import annotations
 
