@@ -57,3 +57,19 @@ def run_experiment(tmp_path: Path):
         return compose_and_run(name, *overrides, run_dir=run_dir, cache_dir=cache_dir or tmp_path / "cache"), run_dir
 
     return go
+
+
+def lineage_problems(run_dir: Path) -> dict[str, tuple[int, int]]:
+    """{table: (rows listing themselves as a parent, parent ids found in no table)} for every stage table of a
+    run with a problem; empty when lineage is closed: every row traces back to its seed."""
+    tables = [t for (t,) in table(run_dir, "select distinct table_name from information_schema.columns "
+                                           "where column_name = 'parent_ids' and table_schema = 'main'")]
+    ids = " union all ".join(f"select id from {t}" for t in tables)
+    problems = {}
+    for t in tables:
+        [(own,)] = table(run_dir, f"select count(*) from {t} where list_contains(parent_ids, id)")
+        [(orphans,)] = table(run_dir, f"select count(*) from (select unnest(parent_ids) as p from {t}) "
+                                      f"where p not in ({ids})")
+        if own or orphans:
+            problems[t] = (own, orphans)
+    return problems

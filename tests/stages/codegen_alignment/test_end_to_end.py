@@ -10,7 +10,7 @@ import pytest
 from engine.llm.sim_backend import handler_for
 from engine.testing import SHARED_DATA
 from stages.codegen_alignment import sim_teacher
-from tests.conftest import compose_and_run, table
+from tests.conftest import compose_and_run, lineage_problems, table
 
 CODET_FILES = [SHARED_DATA / f"codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_{kind}.jsonl"
                for kind in ("code_solution", "test_case")]
@@ -73,6 +73,11 @@ def test_sim_run_reports_alignment_precision_and_strategies(sim_run):
                                                                                             "plain_alt"}
     assert (run_dir / "plots" / "alignment_precision.png").stat().st_size > 0
     assert json.loads((run_dir / "summary.json").read_text())["codegen_alignment"]["rounds"] == report["rounds"]
+
+
+@pytest.mark.parametrize("which", ["sim_run", "reference_run"])
+def test_every_row_traces_back_to_its_seed(which, request):
+    assert lineage_problems(request.getfixturevalue(which)[1]) == {}
 
 
 def test_sim_rows_are_marked_simulated_and_joinable_to_their_truth(sim_run):

@@ -12,7 +12,7 @@ from engine.config import PROJECT_ROOT
 from engine.llm.client import LLM
 from engine.testing.fake_openai import serve_in_thread
 from stages.principle_examples.checker import acrostic_check
-from tests.conftest import compose_and_run, table
+from tests.conftest import compose_and_run, lineage_problems, table
 
 GENERATION_STAGES = {"failure_analysis", "human_prompts", "student_answers", "candidates"}
 TEST_PROMPTS = [json.loads(line)["human_prompt"] for line in (PROJECT_ROOT / "sample_data/principle_test.jsonl").open()]
@@ -56,6 +56,10 @@ def test_run_succeeds_and_reports_test_pass_rate_per_version(sim_run):
     assert len(best) == 1 and best[0]["test_pass_rate"] == max(v["test_pass_rate"] for v in versions)
     assert (run_dir / "plots" / "pass_rate_per_version.png").stat().st_size > 0
     assert summary["principle_examples"]["checker_agreement"]["agree"] > 0.95
+
+
+def test_every_row_traces_back_to_its_seed(sim_run):
+    assert lineage_problems(sim_run[1]) == {}
 
 
 def test_validation_rows_missing_fields_are_rejected_and_the_run_goes_on(sim_run):

@@ -7,7 +7,7 @@ import json
 
 from engine.config import PROJECT_ROOT
 from engine.testing.fake_openai import serve_in_thread
-from tests.conftest import table
+from tests.conftest import lineage_problems, table
 
 SMALL = ("prompt_opt.train_size=8", "prompt_opt.heldout_size=12", "prompt_opt.proposals=2")
 CLEANING_REASONS = {"echo", "empty", "overlong", "duplicate"}
@@ -31,6 +31,7 @@ def test_default_run_on_sim_gains_on_heldout_over_the_best_initial_prompt(run_ex
     for name, key in (("prompts_ranked", "id"), ("items_split", "id"), ("answers", "iteration, id"),
                       ("heldout_scored", "epoch, prompt_id")):
         assert table(run_dir, f"select count(*) - count(distinct ({key})) from {name}") == [(0,)]
+    assert lineage_problems(run_dir) == {}
 
 
 def test_loop_stops_after_epochs(run_experiment):
