@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 
 from engine.config import PROJECT_ROOT, load
 from engine.graph import build
+from tests.conftest import lineage_problems
 
 EXPERIMENTS = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
 
@@ -43,7 +44,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "constraints_verifiable" in res.stderr and "rejected" in res.stderr  # the funnel table
     assert (run_dir / "plots" / "funnel.png").stat().st_size > 1000
     assert (run_dir / "engine.log").is_file()
-    assert (run_dir / "run.duckdb").is_file()
+    assert lineage_problems(run_dir) == {}
 
 
 def test_no_experiment_says_how_to_choose_one(tmp_path):
