@@ -161,7 +161,7 @@ class ShardWorker:
         stats = self.sandbox.stats if self.sandbox is not None else {}
         result["sandbox"] = {k: v - before.get(k, 0) for k, v in stats.items() if isinstance(v, (int, float))}
         ledger.close()
-        paid = leftover_rows(job.run_dir, journal.name)  # this attempt's rows and those of any killed before it
+        paid = leftover_rows(journal)  # this attempt's rows and those of any killed before it
         journal.unlink()
         return {**result, "ledger": paid, "truth": truth}
 

@@ -49,9 +49,8 @@ class JournaledLedger(list):
         self._file.close()
 
 
-def leftover_rows(run_dir: Path, name: str = JOURNAL) -> list[dict]:
-    """The rows in journal `name` in `run_dir`, such as those of an earlier run killed before writing them."""
-    path = run_dir / name
+def leftover_rows(path: Path) -> list[dict]:
+    """The rows in the journal at `path`, such as those of an earlier run killed before writing them."""
     if not path.is_file():
         return []
     rows = []

@@ -484,17 +484,22 @@ def ledger_table(rows: list[dict], what: str):
                     what)
 
 
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None:
+    """Add ledger-like rows (dicts, nested values as JSON) to `table`, creating it on first use."""
+    if rows:
+        con.register("__arrow", ledger_table(rows, table))
+        RunDB.append(con, table, "SELECT * FROM __arrow")
+        con.unregister("__arrow")
+
+
 def recover_journal(rundb: RunDB, run_dir: Path) -> int:
     """Import the ledger rows a killed earlier run left in its journal; their number."""
-    rows = leftover_rows(run_dir)
+    rows = leftover_rows(run_dir / JOURNAL)
     if not rows:
         return 0
     with rundb.connect() as con:
         rows = not_yet_written(con, rows, RunDB.tables(con))
-        if rows:
-            con.register("__arrow", ledger_table(rows, "llm_calls"))
-            RunDB.append(con, "llm_calls", "SELECT * FROM __arrow")
-            con.unregister("__arrow")
+        append_rows(con, "llm_calls", rows)
     if rows:
         log.warning("%d model calls of an earlier run killed mid-stage were recovered into llm_calls", len(rows))
     return len(rows)
@@ -506,11 +511,8 @@ def flush_ledger(env: RunEnv) -> None:
     if not env.ledger and not env.truth:
         return
     with env.rundb.connect() as con:
-        for table, rows in (("llm_calls", env.ledger), ("sim_truth", env.truth)):
-            if rows:
-                con.register("__arrow", ledger_table(rows, table))
-                RunDB.append(con, table, "SELECT * FROM __arrow")
-                con.unregister("__arrow")
+        append_rows(con, "llm_calls", env.ledger)
+        append_rows(con, "sim_truth", env.truth)
     env.ledger_all.extend(env.ledger)
     env.ledger.clear()
     env.truth.clear()

@@ -17,13 +17,14 @@ from engine.llm.cache import CacheMode
 from engine.llm.types import LLMConfigError, Response
 
 TABLE = "execfeed_llm_responses"
-_connections: dict[str, Any] = {}
+# conninfo -> (connection, the lock its users take: one connection serves every client of every thread)
+_connections: dict[str, tuple[Any, threading.Lock]] = {}
 _connections_lock = threading.Lock()
 
 
-def _connection(conninfo: str):
+def _connection(conninfo: str) -> tuple[Any, threading.Lock]:
     with _connections_lock:
-        con = _connections.get(conninfo)
+        con, lock = _connections.get(conninfo, (None, threading.Lock()))
         if con is None or con.closed:
             try:
                 import psycopg
@@ -35,15 +36,14 @@ def _connection(conninfo: str):
                 con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (TABLE,))
                 con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, response TEXT NOT NULL, "
                             "truth TEXT, created DOUBLE PRECISION NOT NULL)")
-            _connections[conninfo] = con
-        return con
+            _connections[conninfo] = (con, lock)
+        return con, lock
 
 
 class PgResponseCache:
     def __init__(self, conninfo: str, mode: CacheMode):
         self.mode = mode
-        self._con = None if mode == "off" else _connection(conninfo)
-        self._lock = threading.Lock()  # one connection serves the clients of every thread of this process
+        self._con, self._lock = (None, threading.Lock()) if mode == "off" else _connection(conninfo)
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[Response, Any]]:
         """Cached (response, sim truth) by key, for the keys found."""
