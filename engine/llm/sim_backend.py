@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from engine.code_version import code_version
 from engine.llm import sim_generic
 from engine.llm.config import LLMConfig, SimSettings
 from engine.llm.types import LLMConfigError, Request, Response, SimReply, TokenLogprob
@@ -52,19 +53,18 @@ def handler_for(task: str) -> Handler:
 
 @cache
 def sim_code_hash(exp: str) -> str:
-    """A hash of the code that answers an experiment's sim tasks: its whole stages package (the handlers and
-    whatever they import, like a catalogue of templates). Editing it must not serve replies written by the old
-    code from the cache, nor reuse stages computed from them."""
+    """A hash of the code that answers an experiment's sim tasks: this backend, the experiment's sim_teacher and
+    whatever they import (like a catalogue of templates), not the rest of the experiment's package. Editing it
+    must not serve replies written by the old code from the cache, nor reuse stages computed from them."""
+    return code_version(sim_code_entries(exp))
+
+
+def sim_code_entries(exp: str) -> list[Path]:
+    """The modules whose import closure is the sim teacher of experiment `exp`."""
     if exp == "generic":
-        files = [Path(sim_generic.__file__)]
-    else:
-        spec = importlib.util.find_spec(f"stages.{exp}")
-        files = sorted(Path(spec.origin).parent.rglob("*.py")) if spec and spec.origin else []
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        digest.update(f.read_bytes())
-    return digest.hexdigest()
+        return [Path(__file__)]
+    spec = importlib.util.find_spec(f"stages.{exp}.sim_teacher")
+    return [Path(__file__)] + ([Path(spec.origin)] if spec and spec.origin else [])
 
 
 def request_rng(seed: int, task: str, messages: list[dict[str, str]], sample_index: int) -> random.Random:
