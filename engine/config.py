@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.config_keys import did_you_mean, origin_of, references, unread_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +24,7 @@ class ConfigError(Exception):
     def __init__(self, key: str, message: str):
         super().__init__(f"config error at {key}: {message}")
         self.key = key
+        self.message = message
 
 
 class _Strict(BaseModel):
@@ -112,9 +117,21 @@ class StoreConfig(_Strict):
         return self
 
 
+class SandboxSettings(_Strict):
+    """conf/sandbox/default.yaml: the keyword arguments of engine.sandbox.Sandbox (their ranges are its own)."""
+
+    workers: int = Field(2, ge=1)
+    timeout_s: float = Field(2.0, gt=0)
+    memory_mb: int = Field(512, ge=64)  # below this a worker's Python cannot start
+    cpu_s: float | None = Field(None, gt=0)
+    cache: Literal["readwrite", "readonly", "off"] = "readwrite"
+    allowed_imports: list[str] | None = None
+
+
 class RunConfig(BaseModel):
-    """The root config. Experiment parameter blocks (e.g. `autoif:`) are extra top-level keys; Hydra itself
-    rejects overrides of keys that do not exist, and stages validate the values they receive."""
+    """The root config. Experiment parameter blocks (e.g. `autoif:`) are extra top-level keys, read by stages
+    through interpolations (`${autoif.score_threshold}`); `load` rejects block keys that nothing reads, and stages
+    validate the values they receive."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -124,10 +141,20 @@ class RunConfig(BaseModel):
     stages: dict[str, StageSpec]
     llm: dict[str, Any] = {}
     roles: dict[str, dict[str, Any]] = {}
-    sandbox: dict[str, Any] = {}
+    sandbox: dict[str, Any] = {}  # checked against SandboxSettings; kept as given, as stage fingerprints hash it
+    executor: dict[str, Any] = {}  # checked against engine.executor.ExecutorConfig
     store: StoreConfig = StoreConfig()
-    progress: bool = True
+    progress: bool = True  # every progress bar: stages', the sandbox's and each model role's
+    check_endpoints: bool = True  # preflight: one GET /models per OpenAI-compatible endpoint before the first stage
     report: str | None = None  # "module:function" adding the experiment's own sections to summary.json
+
+
+    @model_validator(mode="after")
+    def _progress_governs_every_bar(self) -> RunConfig:
+        if not self.progress:  # the model roles' bars are drawn by the LLM layer, from their own config
+            self.llm = {**self.llm, "progress": False}
+            self.roles = {role: {**cfg, "progress": False} for role, cfg in self.roles.items()}
+        return self
 
 
 def _key_of(loc: tuple) -> str:
@@ -142,13 +169,63 @@ def _key_of(loc: tuple) -> str:
     return ".".join(parts) or "<root>"
 
 
-def validation_error(err: ValidationError, prefix: str = "") -> ConfigError:
+def _schema_of(annotation: Any) -> Any:
+    """The model or dict inside an optional or union annotation."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            if typing.get_origin(arg) is dict or (isinstance(arg, type) and issubclass(arg, BaseModel)):
+                return arg
+    return annotation
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The keys the schema takes at the mapping where `loc` (an error location ending in a key) points."""
+    schema: Any = model
+    for part in loc[:-1]:
+        schema = _schema_of(schema)
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            if part == schema.__name__:  # pydantic names the union member it tried
+                continue
+            if part not in schema.model_fields:
+                return []
+            schema = schema.model_fields[part].annotation
+        elif typing.get_origin(schema) in (dict, list):
+            schema = typing.get_args(schema)[-1]
+        else:
+            return []
+    schema = _schema_of(schema)
+    return list(schema.model_fields) if isinstance(schema, type) and issubclass(schema, BaseModel) else []
+
+
+def validation_error(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> ConfigError:
+    """The first error as a ConfigError at its dotted key; an unknown key gets the nearest known one from `model`."""
     first = err.errors()[0]
     key = _key_of(first["loc"])
     key = f"{prefix}.{key}" if prefix and key != "<root>" else (prefix or key)
+    if first["type"] == "extra_forbidden":
+        known = _known_keys(model, first["loc"]) if model else []
+        return ConfigError(key, "unknown key" + (f"; {did_you_mean(str(first['loc'][-1]), known)}" if known else ""))
     found = first.get("input")
     found_txt = "" if isinstance(found, dict) else f" (found {found!r})"
     return ConfigError(key, f"{first['msg']}{found_txt}")
+
+
+def in_user_terms(err: ConfigError, raw: DictConfig | dict) -> ConfigError:
+    """`err` at the key the user typed, when its key was interpolated from another (an experiment block's)."""
+    typed = origin_of(raw, err.key) if isinstance(raw, DictConfig) else None
+    return ConfigError(f"{typed} (used as {err.key})", err.message) if typed else err
+
+
+def _check_every_key_is_read(raw: DictConfig) -> None:
+    """Top-level keys outside the schema are experiment blocks, read only through interpolations: a key nothing
+    reads would be silently ignored, so it is a mistake (usually a misspelt key added with `+`)."""
+    refs = references(raw)
+    fields = set(RunConfig.model_fields)
+    for block in (str(k) for k in raw.keys() if str(k) not in fields):
+        for key, siblings in unread_keys(raw, block, refs):
+            known = siblings if "." in key else [*fields, *(str(k) for k in raw.keys() if str(k) != key)]
+            why = "unknown key: no stage reads it" if "." in key else "unknown key"
+            raise ConfigError(key, f"{why}; {did_you_mean(key.rpartition('.')[2], known)}")
 
 
 def load(cfg: DictConfig | dict) -> RunConfig:
@@ -162,7 +239,14 @@ def load(cfg: DictConfig | dict) -> RunConfig:
         data = cfg
     if not data.get("name") or data.get("name") == "???":
         raise ConfigError("name", "no experiment chosen: run with +experiment=NAME")
+    if isinstance(cfg, DictConfig):
+        _check_every_key_is_read(cfg)
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as e:
-        raise validation_error(e) from e
+        raise validation_error(e, model=RunConfig) from e
+    try:
+        SandboxSettings.model_validate(config.sandbox)
+    except ValidationError as e:
+        raise validation_error(e, "sandbox", SandboxSettings) from e
+    return config

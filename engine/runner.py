@@ -22,10 +22,10 @@ import duckdb
 from omegaconf import DictConfig
 
 from engine import materialise as mat
-from engine.config import PROJECT_ROOT, ConfigError, RunConfig, load
+from engine.config import PROJECT_ROOT, ConfigError, RunConfig
 from engine.context import Context, StageError
-from engine.executor import LocalExecutor, RayExecutor, check_shards, make_executor
-from engine.graph import Graph, InputRef, Loop, Stage, build, params_for_fingerprint, resolve_path, sha256
+from engine.executor import LocalExecutor, RayExecutor, make_executor
+from engine.graph import Graph, InputRef, Loop, Stage, params_for_fingerprint, resolve_path, sha256
 from engine.ledger_journal import JOURNAL, JournaledLedger, leftover_rows, not_yet_written
 from engine.report import finish_report
 from engine.rows import Rejected, RowsError, declared_schema, to_arrow
@@ -112,11 +112,10 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
     name = (cfg.get("name") if hasattr(cfg, "get") else None) or "unknown"
     status, error = "ok", None
     try:
-        config = load(cfg)
-        graph = build(config)
+        from engine.preflight import check  # it imports this module
+
+        config, graph = check(cfg)
         cache_dir = resolve_path(config.cache_dir)
-        check_model_roles(config, graph)
-        check_shards(graph)
         executor = make_executor(config)
         rundb = RunDB(run_dir / "run.duckdb")
         recovered = recover_journal(rundb, run_dir)
@@ -156,21 +155,6 @@ def open_stage_store(config: RunConfig, cache_dir: Path):
 
         return DuckLakeStore(config.store, cache_dir)
     return StageStore(cache_dir / "stages")
-
-
-def check_model_roles(config: RunConfig, graph: Graph) -> None:
-    """Validate every model role a stage uses before the first call is paid for."""
-    roles = {role for stage in graph.stages.values() for role in stage.spec.llm}
-    if not roles:
-        return
-    from engine.llm.config import load_config
-    from engine.llm.types import LLMConfigError
-
-    for role in sorted(roles):
-        try:
-            load_config(role_config(config, role), where=f"roles.{role}")
-        except LLMConfigError as e:
-            raise ConfigError(f"roles.{role}", str(e)) from e
 
 
 def run_loop(loop: Loop, env: RunEnv) -> None:
