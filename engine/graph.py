@@ -18,6 +18,7 @@ from typing import Any, Literal
 import duckdb
 from pydantic import BaseModel, ValidationError
 
+from engine.code_version import code_version, import_root
 from engine.config import PROJECT_ROOT, ConfigError, LoopSpec, RunConfig, StageSpec, validation_error
 
 Scope = Literal["all", "current", "prev", "history", "last"]
@@ -93,8 +94,12 @@ def import_callable(target: str, key: str) -> Callable:
 
 
 def code_hash_of(func: Callable) -> str:
+    """The version of the code behind `func`: its module and the project modules and files it depends on."""
     source_file = inspect.getsourcefile(func)
-    return sha256(Path(source_file).read_bytes()) if source_file else sha256(func.__qualname__)
+    if not source_file:
+        return sha256(func.__qualname__)
+    path = Path(source_file).resolve()
+    return code_version([path], import_root(path, func.__module__))
 
 
 def check_sql(sql: str, key: str) -> None:
