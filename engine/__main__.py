@@ -1,4 +1,6 @@
-"""`python -m engine +experiment=NAME [overrides]`: run one experiment (or a sweep with -m)."""
+"""`python -m engine +experiment=NAME [overrides]`: run one experiment (or a sweep with -m).
+`python -m engine --check +experiment=NAME [overrides]`: check config, data and endpoints, print the graph, run nothing.
+"""
 
 import sys
 from pathlib import Path
@@ -10,11 +12,19 @@ from omegaconf import DictConfig
 
 from engine.config import PROJECT_ROOT
 
+CHECK_FLAG = "--check"
+CHECK_ONLY = CHECK_FLAG in sys.argv[1:]  # Hydra parses the rest of the command line
+
+
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> str:
     from engine.runner import run
 
+    if CHECK_ONLY:
+        from engine.preflight import check_command
+
+        sys.exit(check_command(cfg))
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:  # finished jobs of an interrupted sweep are skipped, others resume
         from engine.sweep import run_sweep_job
@@ -33,6 +43,8 @@ def _experiment_chosen(argv: list[str]) -> bool:
 
 
 if __name__ == "__main__":
+    if CHECK_ONLY:
+        sys.argv.remove(CHECK_FLAG)
     if not _experiment_chosen(sys.argv[1:]):
         names = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
         print(f"choose an experiment: python -m engine +experiment=NAME  (available: {', '.join(names)})",

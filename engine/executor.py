@@ -52,7 +52,7 @@ def load_executor_config(config: RunConfig) -> ExecutorConfig:
     try:
         return ExecutorConfig.model_validate(getattr(config, "executor", None) or {})
     except ValidationError as e:
-        raise validation_error(e, "executor") from e
+        raise validation_error(e, "executor", ExecutorConfig) from e
 
 
 def check_shards(graph: Graph) -> None:

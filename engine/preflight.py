@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, load
 from engine.config_keys import did_you_mean
 from engine.executor import check_shards, load_executor_config
-from engine.graph import Graph, build, resolve_path
+from engine.graph import Graph, Loop, build, resolve_path
 from engine.runner import role_config, source_select
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
@@ -46,6 +46,42 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
     except ConfigError as e:
         raise in_user_terms(e, cfg) from None
     return config, graph
+
+
+def check_command(cfg: DictConfig) -> int:
+    """`python -m engine --check ...`: the preflight and the graph it would run, no stage run, nothing paid."""
+    import sys
+
+    try:
+        config, graph = check(cfg)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(describe(config, graph))
+    return 0
+
+
+def describe(config: RunConfig, graph: Graph) -> str:
+    """The resolved graph in execution order: each stage's kind, what runs it, its inputs, roles and sandbox."""
+    lines = [f"{config.name}: {len(graph.stages)} stages, config and data checked"]
+
+    def line(stage: Any, indent: str) -> str:
+        inputs = ", ".join(ref.alias if ref.alias == ref.stage else f"{ref.alias}={ref.stage}" for ref in stage.inputs)
+        uses = [*(f"llm:{role}" for role in stage.spec.llm), *(["sandbox"] if stage.spec.sandbox else [])]
+        return (f"{indent}{stage.name}  {stage.kind} {stage.spec.target}" + (f"  <- {inputs}" if inputs else "")
+                + (f"  [{', '.join(uses)}]" if uses else ""))
+
+    for node in graph.order:
+        if isinstance(node, Loop):
+            lines.append(f"  {node.name}  loop, at most {node.spec.max_iterations} iterations")
+            lines.extend(line(stage, "    ") for stage in node.stages)
+        else:
+            lines.append(line(node, "  "))
+    for role in _roles_used(graph):
+        cfg = role_config(config, role)
+        lines.append(f"  role {role}: {cfg.get('backend', 'sim')} {cfg.get('model', '')}"
+                     + (f" at {cfg['base_url']}" if cfg.get("base_url") else ""))
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------- model roles

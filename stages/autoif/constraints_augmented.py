@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.context import Context
 from engine.llm import Request
@@ -22,6 +22,14 @@ class Params(BaseModel):
     lines_per_call: int = Field(ge=1, le=200)
     min_chars: int = Field(ge=1)
     max_chars: int = Field(ge=1)
+
+    @field_validator("max_chars")
+    @classmethod
+    def _max_not_below_min(cls, max_chars: int, info: ValidationInfo) -> int:
+        min_chars = info.data.get("min_chars")
+        if min_chars is not None and max_chars < min_chars:
+            raise ValueError(f"max_chars ({max_chars}) is below min_chars ({min_chars}): every text would be rejected")
+        return max_chars
 
 
 def constraint_line(line: str, params: Params) -> tuple[str, str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.context import Context
 from engine.rows import Rejected
@@ -18,6 +18,14 @@ class Params(BaseModel):
     queries_per_instruction: int = Field(ge=1)
     min_chars: int = Field(ge=1)
     max_chars: int = Field(ge=1)
+
+    @field_validator("max_chars")
+    @classmethod
+    def _max_not_below_min(cls, max_chars: int, info: ValidationInfo) -> int:
+        min_chars = info.data.get("min_chars")
+        if min_chars is not None and max_chars < min_chars:
+            raise ValueError(f"max_chars ({max_chars}) is below min_chars ({min_chars}): every text would be rejected")
+        return max_chars
 
 
 def length_problem(query: object, params: Params) -> str | None:

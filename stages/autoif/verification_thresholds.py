@@ -5,16 +5,26 @@ recomputes the filters after it."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    funcs_per_constraint: int = Field(ge=1)  # verifier_samples' own, here only to check min_funcs against it
     min_funcs: int = Field(ge=1)
     min_cases: int = Field(ge=1)
     func_accuracy: float = Field(ge=0, le=1)
     pass_threshold: float = Field(gt=0, le=1)
 
+    @field_validator("min_funcs")
+    @classmethod
+    def _min_funcs_reachable(cls, min_funcs: int, info: ValidationInfo) -> int:
+        written = info.data.get("funcs_per_constraint")
+        if written is not None and min_funcs > written:
+            raise ValueError(f"min_funcs ({min_funcs}) is more than funcs_per_constraint ({written}), the verifiers "
+                             "written per constraint: every constraint would be rejected")
+        return min_funcs
+
 
 def verification_thresholds(params: Params) -> list[dict]:
-    return [{"id": "thresholds", **params.model_dump()}]
+    return [{"id": "thresholds", **params.model_dump(exclude={"funcs_per_constraint"})}]
