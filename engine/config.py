@@ -77,9 +77,9 @@ class StageSpec(_Strict):
     llm: list[str] = []  # roles the stage calls (their result-relevant config is in its fingerprint)
     sandbox: bool = False
     version: str = ""  # bump to recompute after a change the fingerprint cannot see
-    # keep finished slices in the shared stage store; default: Python and source stages yes, SQL stages no
-    # (recomputing a SELECT from stored inputs costs about what copying its result back would)
-    store: bool | None = None
+    # keep finished slices in the shared stage store (default yes): a run in a fresh directory reuses them, a
+    # whole table as a view of the stored Parquet; `false` for a stage whose result is not worth keeping
+    store: bool = True
     max_errors: int = Field(default=0, ge=0)  # rows a map/filter may fail on before the stage fails
     shard: ShardSpec | None = None  # run in chunks, on the run's executor (local or ray)
     description: str = ""

@@ -165,9 +165,16 @@ def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, 
 
 def load_stored(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
                 stored) -> dict:
-    RunDB.append(con, stage.name, f"SELECT * FROM read_parquet('{stored.kept}')")
-    if stored.rejected is not None:
-        RunDB.append(con, f"{stage.name}__rejected", f"SELECT * FROM read_parquet('{stored.rejected}')")
+    """Bring a stored slice into the run: a whole table as a view of the stored Parquet (no copy), a loop's
+    iteration as rows added to the stage's table."""
+    if iteration is None:
+        RunDB.link(con, stage.name, stored.kept)
+        if stored.rejected is not None:
+            RunDB.link(con, f"{stage.name}__rejected", stored.rejected)
+    else:
+        RunDB.append(con, stage.name, f"SELECT * FROM read_parquet('{stored.kept}')")
+        if stored.rejected is not None:
+            RunDB.append(con, f"{stage.name}__rejected", f"SELECT * FROM read_parquet('{stored.rejected}')")
     for table, path in stored.side_tables.items():
         RunDB.append(con, table, f"SELECT * FROM read_parquet('{path}')")
     RunDB.record(con, stage.name, iteration, fingerprint, stored.stats)

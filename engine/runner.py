@@ -208,10 +208,10 @@ def run_stage(stage: Stage, iteration: int | None, env: RunEnv) -> None:
         record = RunDB.slice_record(con, stage.name, iteration)
         if record and record[0] == fingerprint:
             return note(env, stage, record[1], time.perf_counter() - t0, reused=True)
-        if record:
-            RunDB.drop_slice(con, stage.name, iteration)
-    keep = stage.spec.store if stage.spec.store is not None else stage.kind != "sql"
-    store = env.store if keep else None
+        # also when there is no record: a run killed between writing a slice and recording it left it behind
+        RunDB.drop_slice(con, stage.name, iteration)
+    # SQL stages too: one reused from the store is a view of its Parquet, far cheaper than recomputing it
+    store = env.store if stage.spec.store else None
     if store is not None and stage.kind not in ("sql", "source"):
         env.rundb.release()  # the lock may wait on another sweep job's model calls: leave the file readable
     with store.lock(fingerprint) if store else nullcontext():  # parallel sweep jobs compute a stage once

@@ -153,13 +153,23 @@ class RunDB:
         return (row[0], json.loads(row[1])) if row else None
 
     @staticmethod
+    def link(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> None:
+        """Make `table` a view of a stored slice's Parquet file rather than a copy of it: a run in a fresh directory
+        reuses a stage in moments. The store never changes a slice under its fingerprint, so the view stays true;
+        the run directory then needs the stage store to read it (it is not a copy to take elsewhere)."""
+        path = str(parquet).replace("'", "''")
+        con.execute(f"CREATE VIEW {quote(table)} AS SELECT * FROM read_parquet('{path}')")
+
+    @staticmethod
     def drop_slice(con: duckdb.DuckDBPyConnection, stage: str, iteration: int | None) -> None:
-        existing = RunDB.tables(con)
+        existing = dict(con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = 'main'").fetchall())
         for table in (stage, f"{stage}__rejected"):
             if table not in existing:
                 continue
             if iteration is None:
-                con.execute(f"DROP TABLE {quote(table)}")
+                con.execute(f"DROP {'VIEW' if existing[table] == 'VIEW' else 'TABLE'} {quote(table)}")
             else:
                 con.execute(f"DELETE FROM {quote(table)} WHERE iteration = ?", [iteration])
         con.execute(

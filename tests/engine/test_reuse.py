@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from engine.runner import run
 from tests.conftest import table
 
@@ -27,8 +29,7 @@ def test_rerun_with_nothing_changed_reuses_every_stage(make_config, numbers_file
     first = run(graph(make_config, numbers_file, tmp_path), tmp_path / "a")
     assert not any(reused(first).values())
     again = run(graph(make_config, numbers_file, tmp_path), tmp_path / "b")  # a new run directory
-    # Python and source stages come from the shared stage store; a SQL stage is recomputed from them
-    assert reused(again) == {"numbers": True, "evens": True, "scaled": True, "total": False}
+    assert all(reused(again).values())  # every kind of stage, SQL ones too, comes from the shared stage store
     assert table(tmp_path / "b", "select total from total") == table(tmp_path / "a", "select total from total")
     same_dir = run(graph(make_config, numbers_file, tmp_path), tmp_path / "a")
     assert all(reused(same_dir).values())
@@ -56,11 +57,31 @@ def test_non_result_knobs_do_not_change_fingerprints(make_config, numbers_file, 
     assert all(reused(summary).values())
 
 
-def test_sql_stage_can_ask_to_be_stored(make_config, numbers_file, tmp_path):
+def test_a_stage_can_ask_not_to_be_stored(make_config, numbers_file, tmp_path):
     cfg = graph(make_config, numbers_file, tmp_path)
-    cfg["stages"]["total"]["store"] = True
+    cfg["stages"]["total"]["store"] = False
     run(cfg, tmp_path / "a")
-    assert reused(run(cfg, tmp_path / "b"))["total"] is True
+    assert reused(run(cfg, tmp_path / "b")) == {"numbers": True, "evens": True, "scaled": True, "total": False}
+    assert table(tmp_path / "b", "select total from total") == table(tmp_path / "a", "select total from total")
+
+
+def test_a_stage_reused_in_a_fresh_directory_can_be_recomputed_there(make_config, numbers_file, tmp_path):
+    run(graph(make_config, numbers_file, tmp_path), tmp_path / "a")
+    run(graph(make_config, numbers_file, tmp_path), tmp_path / "b")  # its tables come from the store
+    summary = run(graph(make_config, numbers_file, tmp_path, factor=5), tmp_path / "b")
+    assert reused(summary) == {"numbers": True, "evens": True, "scaled": False, "total": False}
+    assert table(tmp_path / "b", "select total from total") == [(225,)]
+    assert table(tmp_path / "b", "select count(*) from scaled") == [(10,)]  # the view replaced, not appended to
+
+
+def test_a_slice_left_without_its_record_is_replaced(make_config, numbers_file, tmp_path):
+    run(graph(make_config, numbers_file, tmp_path), tmp_path / "a")
+    run(graph(make_config, numbers_file, tmp_path), tmp_path / "b")
+    with duckdb.connect(str(tmp_path / "b" / "run.duckdb")) as con:  # as if killed between writing and recording
+        con.execute("DELETE FROM _stages")
+    summary = run(graph(make_config, numbers_file, tmp_path), tmp_path / "b")
+    assert summary["status"] == "ok" and all(reused(summary).values())
+    assert table(tmp_path / "b", "select count(*) from numbers") == [(10,)]
 
 
 def test_reuse_off_recomputes(make_config, numbers_file, tmp_path):
