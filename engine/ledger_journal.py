@@ -5,6 +5,10 @@ calls of that stage with it, though they were paid for: their replies are in the
 does not pay again, but the account would be short. So every ledger row is also appended to a journal file in the
 run directory as it is made, the journal is emptied once its rows are in run.duckdb, and a run that finds a
 journal left behind imports it first.
+
+An attempt is journaled once more just before it is sent (a "sending" line, not a ledger row): an attempt whose
+outcome never reached the journal was in flight when the run was killed, and becomes a ledger row saying so
+("sent, outcome unknown", its cost unknown), since the endpoint may have answered and billed it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ from pathlib import Path
 
 import duckdb
 
+from engine.llm.ledger import OUTCOME_UNKNOWN
+
 log = logging.getLogger("engine")
 
 JOURNAL = "llm_calls.journal.jsonl"
 # one attempt is one row: these columns tell a journal row already written to llm_calls (killed in between)
 ROW_KEY = ("stage", "key", "sample_index", "attempt", "ts")
+SENDING = "sending"  # marks a journal line written before an attempt was sent
+ATTEMPT = ("stage", "key", "sample_index", "attempt")
 
 
 class JournaledLedger(list):
@@ -32,6 +40,13 @@ class JournaledLedger(list):
 
     def append(self, row: dict) -> None:
         super().append(row)
+        self._write(row)
+
+    def sending(self, row: dict) -> None:
+        """Note an attempt about to be sent; its outcome row follows when it is known."""
+        self._write({**row, SENDING: True})
+
+    def _write(self, row: dict) -> None:
         # flushed per row: the OS holds it through a killed process; no fsync, as a lost machine loses the run dir
         self._file.write(json.dumps(row, default=str) + "\n")
         self._file.flush()
@@ -59,7 +74,13 @@ def leftover_rows(path: Path) -> list[dict]:
             rows.append(json.loads(line))
         except json.JSONDecodeError:  # the last line of a process killed mid-write
             log.warning("%s:%d: an unfinished ledger row is skipped", path, n)
-    return rows
+    done = {tuple(r.get(k) for k in ATTEMPT) for r in rows if not r.get(SENDING)}
+    return [
+        {**{k: v for k, v in r.items() if k != SENDING}, "ok": False, "error": OUTCOME_UNKNOWN, "cost_known": False}
+        if r.get(SENDING) else r
+        for r in rows
+        if not r.get(SENDING) or tuple(r.get(k) for k in ATTEMPT) not in done
+    ]
 
 
 def not_yet_written(con: duckdb.DuckDBPyConnection, rows: list[dict], tables: set[str]) -> list[dict]:

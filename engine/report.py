@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from engine.runner import RunEnv
 
 log = logging.getLogger("engine")
-LLM_KEYS = ("calls", "cache_hits", "retries", "failures", "prompt_tokens", "completion_tokens", "cost_usd")
+LLM_KEYS = ("calls", "cache_hits", "retries", "failures", "prompt_tokens", "completion_tokens", "cost_usd",
+            "unknown_cost", "in_flight_at_kill", "retried_failures", "healed")
 SANDBOX_KEYS = ("executions", "timeouts", "memory", "forbidden", "errors")
 
 

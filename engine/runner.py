@@ -27,6 +27,7 @@ from engine.context import Context, StageError
 from engine.executor import LocalExecutor, RayExecutor, make_executor
 from engine.graph import Graph, InputRef, Loop, Stage, params_for_fingerprint, resolve_path, sha256
 from engine.ledger_journal import JOURNAL, JournaledLedger, leftover_rows, not_yet_written
+from engine.llm.types import FINAL_FAILURES, TRANSIENT, EndpointDown, LLMConfigError
 from engine.report import finish_report
 from engine.rows import Rejected, RowsError, declared_schema, to_arrow
 from engine.store import RunDB, StageStore
@@ -36,7 +37,8 @@ ENGINE_VERSION = "1"  # bump when a change in the engine changes what stages pro
 # config keys that change how fast or how safely results come, never what they are
 NOT_IN_FINGERPRINT = {"max_in_flight", "rpm", "tpm", "timeout_s", "max_retries", "cache", "api_key", "base_url",
                       "prices", "latency_ms", "workers", "progress", "batch_size", "device", "backoff_s",
-                      "backoff_max_s", "cache_db"}
+                      "backoff_max_s", "cache_db", "stop_after_failures", "max_failure_rate",
+                      "endpoint_id"}  # base_url and endpoint_id: the endpoint's identity is fingerprinted instead
 
 
 @dataclass
@@ -51,7 +53,8 @@ class RunEnv:
     stage_stats: dict[str, dict] = field(default_factory=dict)
     ledger: list[dict] = field(default_factory=list)  # llm attempts not yet written to run.duckdb (journaled)
     truth: list[dict] = field(default_factory=list)
-    ledger_all: list[dict] = field(default_factory=list)
+    ledger_all: list[dict] = field(default_factory=list)  # the run directory's whole account, read at the end
+    answered: set[tuple[str, str]] = field(default_factory=set)  # (stage, key) already in llm_calls
     recovered_calls: int = 0  # ledger rows of a killed earlier run, imported from its journal
     sandbox: Any = None
     sandbox_totals: dict[str, int] = field(default_factory=dict)
@@ -68,7 +71,7 @@ class RunEnv:
         from engine.llm import make_llm
 
         return make_llm(self.role_config(role), stage=stage, role=role, cache_dir=self.cache_dir,
-                        ledger=self.ledger, truth=self.truth)
+                        ledger=self.ledger, truth=self.truth, answered=self.answered)
 
     def get_sandbox(self):
         if self.sandbox is None:
@@ -122,6 +125,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         env = RunEnv(config, graph, run_dir, rundb, open_stage_store(config, cache_dir), executor=executor,
                      ledger=JournaledLedger(run_dir / JOURNAL), recovered_calls=recovered)
         env.ledger.clear()  # its rows, if any, were just imported
+        env.answered = answered_calls(rundb)
         for node in graph.order:
             if isinstance(node, Loop):
                 run_loop(node, env)
@@ -141,6 +145,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
             env.rundb.release()
             flush_ledger(env)
             env.ledger.close()
+            env.ledger_all = whole_account(env.rundb)
             if env.sandbox is not None:
                 env.sandbox.close()
             env.executor.close()
@@ -234,6 +239,9 @@ def note(env: RunEnv, stage: Stage, stats: dict, seconds: float, reused: bool) -
     for reason, n in stats["rejected"].items():
         total["rejected"][reason] = total["rejected"].get(reason, 0) + n
     total["errors"] += stats["errors"]
+    for counter in ("failed_calls", "retried_calls", "healed_calls"):
+        if stats.get(counter) or counter in total:
+            total[counter] = total.get(counter, 0) + stats.get(counter, 0)
     total["seconds"] = round(total["seconds"] + seconds, 3)
     total["reused"] = total["reused"] and reused
 
@@ -262,11 +270,21 @@ def llm_fingerprint(stage: Stage, role_cfg: dict) -> Any:
     """A role's result-relevant config; on the sim backend also the code of the experiment's sim teacher,
     since that code is the model."""
     if role_cfg.get("backend", "sim") != "sim":
-        return _semantic(role_cfg)
+        return {**_semantic(role_cfg), "endpoint": endpoint_of(role_cfg)}
     from engine.llm.sim_backend import sim_code_hash
 
     experiment = stage.func.__module__.split(".")[1] if stage.func.__module__.startswith("stages.") else "generic"
     return {"config": _semantic(role_cfg), "sim_code": sim_code_hash(experiment)}
+
+
+def endpoint_of(role_cfg: dict) -> str | None:
+    """Which server answers a role (openai: endpoint_id or the normalised base_url), as in the cache key."""
+    if role_cfg.get("backend") != "openai":
+        return None
+    from engine.llm.config import load_config
+    from engine.llm.openai_backend import endpoint_identity
+
+    return endpoint_identity(load_config(role_cfg))
 
 
 def input_fingerprint(ref: InputRef, iteration: int | None, env: RunEnv) -> str:
@@ -370,8 +388,16 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
             output = env.executor.call_sharded(stage, iteration, inputs, ctx, env)
     finally:
         stage_truth = list(env.truth)  # kept with the slice, so a reused stage brings its ground truth along
+        calls = list(env.ledger)
         flush_ledger(env)
         add_sandbox_stats(env, sandbox_before)
+    failed, retried, healed = call_outcomes(calls)
+    if failed:  # a failure is never finished work: the next run recomputes this slice, sending only these
+        log.warning("stage %s: %d model requests failed; the stage is kept as incomplete, and rerunning the same "
+                    "command retries them", stage.name, len(failed))
+        fingerprint = sha256(fingerprint + "incomplete:" + ",".join(sorted(failed)))
+        env.fingerprints[(stage.name, iteration)] = fingerprint  # what depends on it is recomputed too
+        store = None
     kept = [o for o in output if not isinstance(o, Rejected)]
     rejected = [{**o.row, "reason": o.reason, "detail": o.detail} for o in output if isinstance(o, Rejected)]
     try:
@@ -395,9 +421,19 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
         rows_in = sum(len(v) for v in inputs.values())
         if stage_truth:
             con.register("__truth", ledger_table(stage_truth, "sim_truth"))
-        return mat.commit(con, stage, iteration, fingerprint, f"SELECT * FROM {mat.OUT}", rejected_sql, rows_in,
-                          store, _duplicate_error(stage),
-                          side_tables={"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
+        stats = mat.commit(con, stage, iteration, fingerprint, f"SELECT * FROM {mat.OUT}", rejected_sql, rows_in,
+                           store, _duplicate_error(stage),
+                           side_tables={"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
+    return {**stats, "failed_calls": len(failed), "retried_calls": retried, "healed_calls": healed}
+
+
+def call_outcomes(calls: list[dict]) -> tuple[set[str], int, int]:
+    """From a stage's ledger rows: the keys of requests whose final outcome is a transient failure, and how many
+    requests that had failed in an earlier run were sent again, and answered."""
+    answered = {r["key"] for r in calls if r["ok"] or r.get("reason") in FINAL_FAILURES}
+    failed = {r["key"] for r in calls if r.get("reason") == TRANSIENT} - answered
+    retried = {r["key"] for r in calls if r.get("retried_failure")}
+    return failed, len(retried), len(retried & answered)
 
 
 def _where(e: BaseException) -> str:
@@ -417,6 +453,8 @@ def call_stage(stage: Stage, inputs: dict[str, list[dict]], ctx: Context) -> lis
             output = stage.func(**inputs, **extras)
         except StageError:
             raise
+        except (EndpointDown, LLMConfigError) as e:  # the user's endpoint or config, not the stage's code
+            raise StageError(stage.name, str(e)) from e
         except Exception as e:
             log.error("stage %s raised:\n%s", stage.name, traceback.format_exc())
             raise StageError(stage.name, f"{type(e).__name__}: {e} ({_where(e)})") from e
@@ -433,6 +471,8 @@ def call_per_row(stage: Stage, rows: list[dict], extras: dict, ctx: Context) -> 
     for row in ctx.progress(rows, total=len(rows)):
         try:
             result = stage.func(row, **extras)
+        except (EndpointDown, LLMConfigError) as e:
+            raise StageError(stage.name, str(e)) from e
         except Exception as e:
             errors += 1
             detail = f"{type(e).__name__}: {e}"
@@ -489,6 +529,24 @@ def recover_journal(rundb: RunDB, run_dir: Path) -> int:
     return len(rows)
 
 
+def answered_calls(rundb: RunDB) -> set[tuple[str, str]]:
+    """(stage, key) of every request this run directory has an answer for: a resumed stage does not count them
+    again when the cache answers them."""
+    with rundb.connect() as con:
+        if "llm_calls" not in RunDB.tables(con):
+            return set()
+        return set(con.execute("SELECT DISTINCT stage, key FROM llm_calls WHERE ok").fetchall())
+
+
+def whole_account(rundb: RunDB) -> list[dict]:
+    """Every model call of this run directory, from every process that worked on it (resumes, sweep jobs,
+    shards): the summary's account is computed from this, never from one process's memory."""
+    with rundb.connect() as con:
+        if "llm_calls" not in RunDB.tables(con):
+            return []
+        return con.execute("SELECT * FROM llm_calls").to_arrow_table().to_pylist()
+
+
 def flush_ledger(env: RunEnv) -> None:
     """Write model calls and simulated ground truth to run.duckdb as soon as a stage ends (or fails):
     a paid call is never lost from the accounts."""
@@ -497,7 +555,6 @@ def flush_ledger(env: RunEnv) -> None:
     with env.rundb.connect() as con:
         append_rows(con, "llm_calls", env.ledger)
         append_rows(con, "sim_truth", env.truth)
-    env.ledger_all.extend(env.ledger)
     env.ledger.clear()
     env.truth.clear()
 

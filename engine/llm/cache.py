@@ -1,7 +1,9 @@
 """The persistent response cache: a SQLite file in WAL mode shared by runs and by parallel sweep processes.
 
 A response is stored the moment it arrives, so a run killed mid-stage pays again only for what was still in
-flight. Only successful responses are stored: a failure is retried by the next run.
+flight. Only final answers are stored (successful, or refused after its one retry): a transient failure is
+retried by the next run. Its key is noted in `failures` until then, so the run that retries it can say how many
+it retried and how many healed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.llm.types import Response
+from engine.llm.types import FINAL_FAILURES, Response
 from engine.sqlite_wal import connect_wal
 
 CacheMode = Literal["readwrite", "readonly", "off"]
@@ -33,29 +35,45 @@ class ResponseCache:
         if mode != "off":
             # autocommit: each put its own short transaction (no writer holds the lock)
             self._db = connect_wal(path, ["CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY,"
-                                          " response TEXT NOT NULL, truth TEXT, created REAL NOT NULL)"])
+                                          " response TEXT NOT NULL, truth TEXT, created REAL NOT NULL)",
+                                          "CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY,"
+                                          " error TEXT, created REAL NOT NULL)"])
+
+    def _select(self, sql: str, keys: list[str]) -> list[tuple]:
+        """`sql` (with `{marks}` for the keys) over `keys`, in chunks under SQLite's bound-parameter limit."""
+        unique = list(dict.fromkeys(keys))
+        rows: list[tuple] = []
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows.extend(self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk))
+        return rows
 
     def get_many(self, keys: list[str]) -> dict[str, tuple[Response, Any]]:
         """Cached (response, sim truth) by key, for the keys found."""
         if self._db is None or not keys:
             return {}
-        found: dict[str, tuple[Response, Any]] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):  # stay under SQLite's bound-parameter limit
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, response, truth FROM responses WHERE key IN ({marks})", chunk)
-            for key, response, truth in rows:
-                found[key] = (Response.from_dict(json.loads(response)), json.loads(truth))
-        return found
+        rows = self._select("SELECT key, response, truth FROM responses WHERE key IN ({marks})", keys)
+        return {key: (Response.from_dict(json.loads(response)), json.loads(truth)) for key, response, truth in rows}
 
     def put(self, key: str, response: Response, truth: Any) -> None:
-        if self._db is None or self.mode != "readwrite" or not response.ok:
-            return  # a failure is never stored: the next run tries again
+        if self._db is None or self.mode != "readwrite" or not (response.ok or response.reason in FINAL_FAILURES):
+            return  # a transient failure is never stored: the next run tries again
         self._db.execute(
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
             (key, json.dumps(response.to_dict()), json.dumps(truth), time.time()),
         )
+        self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+
+    def mark_failed(self, key: str, error: str | None) -> None:
+        """Note a request that failed transiently (retries exhausted), for the run that retries it."""
+        if self._db is not None and self.mode == "readwrite":
+            self._db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (key, error, time.time()))
+
+    def failed_keys(self, keys: list[str]) -> set[str]:
+        """Which of `keys` failed in an earlier attempt and have no answer yet."""
+        if self._db is None or not keys:
+            return set()
+        return {k for (k,) in self._select("SELECT key FROM failures WHERE key IN ({marks})", keys)}
 
     def close(self) -> None:
         if self._db is not None:

@@ -7,6 +7,12 @@ raising Retryable for a transient failure. Everything around that is here, the s
                                                               no: in-flight slot, rate budget, call,
                                                                   retry with backoff, ledger row per attempt,
                                                                   store the answer the moment it arrives
+            -> outcome: a reply cut at max_tokens becomes `truncated` (or its whole lines), a withheld one
+               `refused` after one more try, a transient failure `llm_error` (never cached: the next run retries)
+
+When the endpoint is plainly down (the first `stop_after_failures` requests all failed) or a batch fails more
+than `max_failure_rate`, the batch stops with EndpointDown naming the endpoint, instead of sending thousands of
+doomed requests.
 """
 
 from __future__ import annotations
@@ -27,9 +33,18 @@ from tqdm import tqdm
 
 from engine.llm.cache import ResponseCache, cache_key
 from engine.llm.config import LLMConfig
-from engine.llm.ledger import LedgerRow, cost_usd
+from engine.llm.ledger import OUTCOME_UNKNOWN, LedgerRow, cost_usd
 from engine.llm.limits import SharedRateLimit, SharedSlots
-from engine.llm.types import LLMConfigError, Request, Response, Retryable
+from engine.llm.types import (
+    REFUSED,
+    TRANSIENT,
+    TRUNCATED,
+    EndpointDown,
+    LLMConfigError,
+    Request,
+    Response,
+    Retryable,
+)
 
 
 class Backend(Protocol):
@@ -42,6 +57,23 @@ class Backend(Protocol):
         """Open per-event-loop resources (an HTTP client) for the duration of one batch."""
 
     async def call(self, request: Request) -> tuple[Response, Any]: ...
+
+
+NOT_IN_KEY = ("task", "truncation")  # a ledger tag, and what the LLM layer does with a cut reply
+
+
+def outcome(request: Request, response: Response) -> Response:
+    """What a stage gets for a reply: a reply cut at max_tokens is never whole. With `truncation="whole_lines"`
+    its complete lines are kept (the cut last line in `partial`), with "prefix" it is passed on as the stage
+    asked, otherwise it is a `truncated` failure."""
+    if not (response.ok and response.finish_reason == "length") or request.truncation == "prefix":
+        return response
+    text = response.text or ""
+    cut = f"cut at max_tokens={request.max_tokens} (finish_reason: length): ...{text[-120:]!r}"
+    if request.truncation == "whole_lines" and "\n" in text.rstrip("\n"):
+        whole, _, last = text.rstrip("\n").rpartition("\n")
+        return dataclasses.replace(response, text=whole, partial=last)
+    return dataclasses.replace(response, ok=False, text=None, partial=text, reason=TRUNCATED, error=cut)
 
 
 def estimated_tokens(request: Request) -> int:
@@ -64,6 +96,7 @@ class LLM:
         truth: list,
         slots: SharedSlots | None = None,
         rate: SharedRateLimit | None = None,
+        answered: set[tuple[str, str]] | None = None,
     ):
         self.cfg = cfg
         self.backend = backend
@@ -74,6 +107,13 @@ class LLM:
         self._truth = truth
         self._slots = slots
         self._rate = rate
+        # (stage, key) already in this run directory's account when the run began: a resumed stage's cache hits
+        # are not counted again (a repeated request within the run still is)
+        self._answered = answered if answered is not None else set()
+        # journals an attempt before it is sent, when the ledger can (a run killed meanwhile knows it was sent)
+        self._journal_sending = getattr(ledger, "sending", None)
+        self._failed_before = getattr(cache, "failed_keys", lambda keys: set())
+        self.sent = self.failed = 0  # final outcomes of requests sent by this LLM (for EndpointDown)
 
     # ------------------------------------------------------------------------------------------ entry points
 
@@ -104,16 +144,18 @@ class LLM:
             if key in cached:
                 response, truth = cached[key]
                 responses[i] = dataclasses.replace(response, cached=True, key=key)
-                self._record(request, key, responses[i], attempt=0, cache_hit=True, latency_s=0.0)
-                self._record_truth(request, key, truth)
+                if (self.stage, key) not in self._answered:
+                    self._record(request, key, responses[i], attempt=0, cache_hit=True, latency_s=0.0)
+                    self._record_truth(request, key, truth)
                 bar.update()
             elif key not in to_send:
                 to_send[key] = i
         in_flight = asyncio.Semaphore(self.cfg.max_in_flight)
+        retrying = self._failed_before(list(to_send)) if to_send else set()
         try:
             async with self.backend.session():
-                sent = await asyncio.gather(
-                    *(self._send(resolved[i], key, in_flight, bar) for key, i in to_send.items())
+                sent = await self._gather(
+                    [self._send(resolved[i], key, in_flight, bar, key in retrying) for key, i in to_send.items()]
                 )
             answers = dict(zip(to_send, sent, strict=True))
             for i, (request, key) in enumerate(zip(resolved, keys, strict=True)):
@@ -126,7 +168,43 @@ class LLM:
                     bar.update()
         finally:
             bar.close()
-        return responses  # type: ignore[return-value]  # every slot is filled above
+        self._check_failure_rate(len(to_send), sum(1 for r in sent if r.reason == TRANSIENT) if to_send else 0)
+        return [outcome(request, r) for request, r in zip(resolved, responses, strict=True)]  # type: ignore[arg-type]
+
+    async def _gather(self, sends: list) -> list[Response]:
+        """Run the sends; when one finds the endpoint down, cancel the rest (each recorded as cancelled)."""
+        tasks = [asyncio.ensure_future(s) for s in sends]
+        try:
+            return await asyncio.gather(*tasks)
+        except EndpointDown:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    def endpoint(self) -> str:
+        """The endpoint, as the user configured it, for messages."""
+        url = self.cfg.base_url
+        return ", ".join(url) if isinstance(url, list) else (url or "the backend's default endpoint")
+
+    def _endpoint_down(self, why: str, last_error: str | None) -> EndpointDown:
+        where = f"roles.{self.role}.base_url or llm.base_url" if self.role else "llm.base_url"
+        return EndpointDown(
+            f"{why} at {self.endpoint()} ({where}; backend {self.backend.name}, model {self.cfg.model!r}); "
+            f"last error: {last_error}. Nothing is lost: answered requests are cached, and rerunning the same "
+            "command retries the failed ones"
+        )
+
+    def _check_failure_rate(self, sent: int, failed: int) -> None:
+        limit = self.cfg.max_failure_rate
+        if sent >= self.cfg.stop_after_failures and failed > limit * sent:
+            raise self._endpoint_down(
+                f"{failed} of {sent} requests of stage {self.stage!r} failed (more than llm.max_failure_rate={limit})",
+                self._last_error,
+            )
+
+    _last_error: str | None = None
+    _down: EndpointDown | None = None
 
     def classify(self, pairs: Sequence[tuple[str, str]], task: str = "hf.classify") -> list[dict[str, float]]:
         """Label probabilities for (premise, hypothesis) pairs, e.g. NLI; only the hf backend classifies."""
@@ -150,27 +228,49 @@ class LLM:
 
     # ---------------------------------------------------------------------------------------------- sending
 
-    async def _send(self, request: Request, key: str, in_flight: asyncio.Semaphore, bar: tqdm) -> Response:
+    async def _send(
+        self, request: Request, key: str, in_flight: asyncio.Semaphore, bar: tqdm, retrying: bool = False
+    ) -> Response:
         # A plain loop rather than tenacity: it costs nothing on the hot path (tenacity's machinery was a
         # third of this layer's CPU per request at 64 in flight) and keeps one ledger row per attempt visible.
         attempt = 0
         while True:
             attempt += 1
             try:
-                response, truth = await self._attempt(request, key, attempt, in_flight)
-                break
+                response, truth = await self._attempt(request, key, attempt, in_flight, retrying)
             except Retryable as err:
                 if attempt > self.cfg.max_retries:
                     response = Response(ok=False, text=None, error=f"{err} (gave up after {attempt} attempts)", key=key)
+                    self._final(response, key)
                     bar.update()
                     return response
                 await asyncio.sleep(self._backoff(attempt, err))
-        if response.ok:
+                continue
+            if response.reason == REFUSED and attempt == 1:
+                continue  # a refusal may be a fluke of sampling: one more try, then it is final
+            break
+        self._final(response, key)
+        if response.ok or response.reason == REFUSED:  # final answers; a transient failure is retried next run
             self._record_truth(request, key, truth)
             if self.cfg.cache == "readwrite":
                 self._cache.put(key, response, truth)
         bar.update()
         return response
+
+    def _final(self, response: Response, key: str) -> None:
+        """Count a request's final outcome; stop the batch when the endpoint has answered none of the first ones."""
+        self.sent += 1
+        if response.reason != TRANSIENT:
+            return
+        self.failed += 1
+        self._last_error = response.error
+        mark = getattr(self._cache, "mark_failed", None)
+        if mark is not None and self.cfg.cache == "readwrite":
+            mark(key, response.error)
+        n = self.cfg.stop_after_failures
+        if n and self.failed == self.sent == n:
+            self._down = self._endpoint_down(f"the first {n} requests all failed", response.error)
+            raise self._down
 
     def _backoff(self, attempt: int, err: Retryable) -> float:
         """The server's Retry-After when it gave one, else exponential backoff with full jitter."""
@@ -179,27 +279,32 @@ class LLM:
         return random.uniform(0, min(self.cfg.backoff_max_s, self.cfg.backoff_s * 2 ** (attempt - 1)))
 
     async def _attempt(
-        self, request: Request, key: str, attempt: int, in_flight: asyncio.Semaphore
+        self, request: Request, key: str, attempt: int, in_flight: asyncio.Semaphore, retrying: bool = False
     ) -> tuple[Response, Any]:
         async with in_flight:
+            if self._down is not None:  # found down meanwhile: send nothing more
+                raise self._down
             if self._rate is not None:
                 await self._rate.acquire(estimated_tokens(request))
             async with self._slots.slot() if self._slots is not None else nullcontext():
                 started = time.perf_counter()
+                if self._journal_sending is not None:
+                    self._journal_sending(self._row(request, key, None, attempt=attempt, cache_hit=False,
+                                                    latency_s=0.0, retried_failure=retrying))
                 try:
                     response, truth = await self.backend.call(request)
                 except (Retryable, asyncio.CancelledError) as err:
                     # a cancelled attempt (the run is stopping) is recorded too: the endpoint may bill it anyway
                     cancelled = isinstance(err, asyncio.CancelledError)
-                    failed = Response(ok=False, text=None, error="cancelled while in flight" if cancelled else str(err))
-                    self._record(
-                        request,
-                        key,
-                        failed,
-                        attempt=attempt,
-                        cache_hit=False,
-                        latency_s=time.perf_counter() - started,
-                    )
+                    if cancelled:
+                        failed = Response(ok=False, text=None, error="cancelled while in flight")
+                    else:
+                        failed = Response(ok=False, text=None, error=str(err), prompt_tokens=err.prompt_tokens,
+                                          completion_tokens=err.completion_tokens)
+                    # the endpoint may bill an attempt cancelled in flight, timed out, or answered unreadably
+                    self._record(request, key, failed, attempt=attempt, cache_hit=False,
+                                 latency_s=time.perf_counter() - started, retried_failure=retrying,
+                                 cost_known=not cancelled and err.cost_known)
                     raise
                 except LLMConfigError:
                     raise
@@ -209,7 +314,8 @@ class LLM:
                         None,
                     )
         response = dataclasses.replace(response, key=key)
-        self._record(request, key, response, attempt=attempt, cache_hit=False, latency_s=time.perf_counter() - started)
+        self._record(request, key, response, attempt=attempt, cache_hit=False, latency_s=time.perf_counter() - started,
+                     retried_failure=retrying)
         return response, truth
 
     # -------------------------------------------------------------------------------------- keys and records
@@ -224,7 +330,7 @@ class LLM:
         )
 
     def _key(self, request: Request) -> str:
-        parts = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name != "task"}
+        parts = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in NOT_IN_KEY}
         return cache_key(
             {
                 "backend": self.backend.name,
@@ -234,18 +340,22 @@ class LLM:
             }
         )
 
-    def _record(
+    def _row(
         self,
         request: Request,
         key: str,
-        response: Response,
+        response: Response | None,
         *,
         attempt: int,
         cache_hit: bool,
         latency_s: float,
-    ) -> None:
+        retried_failure: bool = False,
+        cost_known: bool = True,
+    ) -> LedgerRow:
+        """One ledger row; `response` None is an attempt being sent, its outcome not yet known."""
         sent = attempt > 0
-        row: LedgerRow = {
+        r = response or Response(ok=False, text=None, error=OUTCOME_UNKNOWN)
+        return {
             "stage": self.stage,
             "role": self.role,
             "task": request.task,
@@ -255,18 +365,23 @@ class LLM:
             "sample_index": request.sample_index,
             "attempt": attempt,
             "cache_hit": cache_hit,
-            "ok": response.ok,
-            "error": response.error,
-            "finish_reason": response.finish_reason,
-            "prompt_tokens": response.prompt_tokens,
-            "completion_tokens": response.completion_tokens,
+            "ok": r.ok,
+            "error": r.error,
+            "reason": r.reason,
+            "finish_reason": r.finish_reason,
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
             "latency_s": round(latency_s, 6),
-            "cost_usd": cost_usd(self.cfg.prices, self.cfg.model, response.prompt_tokens, response.completion_tokens)
+            "cost_usd": cost_usd(self.cfg.prices, self.cfg.model, r.prompt_tokens, r.completion_tokens)
             if sent
             else 0.0,
+            "cost_known": cost_known and response is not None,
+            "retried_failure": retried_failure,
             "ts": datetime.now(timezone.utc).isoformat(),
         }
-        self._ledger.append(row)
+
+    def _record(self, request: Request, key: str, response: Response, **kwargs: Any) -> None:
+        self._ledger.append(self._row(request, key, response, **kwargs))
 
     def _record_truth(self, request: Request, key: str, truth: Any) -> None:
         # sim in process, or the loopback server serving sim over HTTP (it sends the truth with the reply)

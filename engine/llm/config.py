@@ -76,6 +76,14 @@ class LLMConfig(BaseModel):
     max_retries: int = Field(4, ge=0)  # extra attempts after a transient failure
     backoff_s: float = Field(0.5, ge=0)  # first backoff; doubles per attempt, with full jitter
     backoff_max_s: float = Field(30, ge=0)
+    # the endpoint is taken as down, and the run stops, when the first `stop_after_failures` requests of a stage
+    # all fail (0: never), or when more than `max_failure_rate` of a stage's batch fails (batches of at least
+    # stop_after_failures requests)
+    stop_after_failures: int = Field(20, ge=0)
+    max_failure_rate: float = Field(0.5, gt=0, le=1)
+    # the endpoint's identity in the response cache key: None is the backend with its normalised base_url;
+    # a fleet or a mirror serving one checkpoint under several URLs declares one shared name here
+    endpoint_id: str | None = None
     cache: Literal["readwrite", "readonly", "off"] = "readwrite"
     # None: the SQLite file under cache_dir; a PostgreSQL conninfo or URL: the cache shared by machines that share
     # no filesystem (engine.llm.pg_cache); ${oc.env:EXECFEED_LLM_CACHE_DB,null} in conf/llm reads it from the env

@@ -11,10 +11,9 @@ from engine.llm.client import LLM
 from engine.llm.config import load_config
 from engine.llm.limits import SharedRateLimit, limits_dir, shared_slots
 
-DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 
-
-def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, ledger: list, truth: list) -> LLM:
+def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, ledger: list, truth: list,
+             answered: set[tuple[str, str]] | None = None) -> LLM:
     cfg = load_config(role_cfg, where=f"roles.{role}" if role else "llm")
     cache_dir = Path(cache_dir)
     slots = rate = None
@@ -28,10 +27,10 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         backend = Fleet(cfg, cache_dir)  # holds each endpoint's own slots and rate limits
         cfg = backend.llm_config
     elif cfg.backend == "openai":
-        from engine.llm.openai_backend import OpenAIBackend
+        from engine.llm.openai_backend import DEFAULT_BASE_URL, OpenAIBackend
 
         backend = OpenAIBackend(cfg)
-        shared = limits_dir(cache_dir, cfg.base_url or DEFAULT_ENDPOINT)
+        shared = limits_dir(cache_dir, cfg.base_url or DEFAULT_BASE_URL)
         slots = shared_slots(shared, cfg.max_in_flight)
         if cfg.rpm or cfg.tpm:
             rate = SharedRateLimit(shared / "rate.sqlite", rpm=cfg.rpm, tpm=cfg.tpm)
@@ -49,4 +48,5 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         cache: Any = PgResponseCache(cfg.cache_db, cfg.cache)
     else:
         cache = ResponseCache(cache_dir / "llm_responses.sqlite", cfg.cache)
-    return LLM(cfg, backend, stage=stage, role=role, cache=cache, ledger=ledger, truth=truth, slots=slots, rate=rate)
+    return LLM(cfg, backend, stage=stage, role=role, cache=cache, ledger=ledger, truth=truth, slots=slots, rate=rate,
+               answered=answered)

@@ -8,8 +8,9 @@ no requests until its Retry-After, or `backoff_s * 2**(k-1)` (capped at `backoff
 failure in a row, has passed; then it is tried again, and one success clears its record. The failed attempt
 itself is retried by the LLM layer as usual, and so lands on another endpoint.
 
-The fleet answers as backend "openai": the cache key does not name the endpoint, so replies cached from one
-endpoint (or from a single `base_url`) are found whichever endpoint would have been asked.
+The fleet answers as backend "openai"; its identity in the cache key is the set of its endpoints, or the
+`endpoint_id` it declares (which a single `base_url` serving the same checkpoint may declare too, to share
+one cache), so a reply is found whichever endpoint of the fleet would have been asked.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from engine.llm.client import estimated_tokens
 from engine.llm.config import LLMConfig
 from engine.llm.limits import SharedRateLimit, SharedSlots, limits_dir, shared_slots
-from engine.llm.openai_backend import OpenAIBackend
+from engine.llm.openai_backend import OpenAIBackend, endpoint_identity
 from engine.llm.types import Request, Response, Retryable
 
 
@@ -64,7 +65,7 @@ class Fleet:
         return self.cfg.model_copy(update={"max_in_flight": self.cfg.max_in_flight * len(self.endpoints)})
 
     def key_parts(self, request: Request) -> dict[str, Any]:
-        return {}
+        return {"endpoint": endpoint_identity(self.cfg)}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:

@@ -7,10 +7,14 @@ transient (raised as Retryable) and what is a recorded failure (returned as a Re
 
 retried:  429 (waiting for Retry-After / retry-after-ms when given), 408, 409, 5xx, timeouts, dropped
           connections, malformed bodies, replies with no choices;
-recorded: other 4xx (bad request, auth, unknown model), finish_reason "content_filter", a reply with no
-          content (e.g. a refusal).
-A reply cut at max_tokens is ok, with finish_reason "length": the text is what the model wrote, and the
-stage decides whether a truncated answer is usable.
+recorded: other 4xx (bad request, auth, unknown model) as `llm_error`; finish_reason "content_filter" and a
+          reply with no content (e.g. a refusal) as `refused`.
+A reply cut at max_tokens comes back with finish_reason "length"; the LLM layer turns it into a `truncated`
+outcome (engine.llm.client.outcome), so no stage reads it as whole.
+
+The endpoint is part of the cache key: the same request to two servers under one model name (the loopback
+sim and a paid endpoint, two vLLM servers with different checkpoints) are two entries, unless the config
+declares one `endpoint_id` for both.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ import json
 import os
 import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from engine.llm.config import LLMConfig
-from engine.llm.types import LLMConfigError, Request, Response, Retryable, TokenLogprob
+from engine.llm.types import REFUSED, LLMConfigError, Request, Response, Retryable, TokenLogprob
 
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the openai client's, when base_url is null
 SIM_FINGERPRINT = "execfeed-sim"  # system_fingerprint of the loopback server: its replies are simulated
 SIM_TRUTH_FIELD = "execfeed_sim_truth"  # the loopback server's ground truth of a reply, beside the standard fields
 
@@ -49,6 +55,20 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
+def endpoint_identity(cfg: LLMConfig) -> str:
+    """Which server answers, for cache keys and fingerprints: `endpoint_id` when declared, else the base_url
+    (a fleet: its sorted list) with scheme and host lower-cased and no trailing slash."""
+    if cfg.endpoint_id:
+        return cfg.endpoint_id
+    urls = cfg.base_url if isinstance(cfg.base_url, list) else [cfg.base_url or DEFAULT_BASE_URL]
+    return ",".join(sorted(_normalise_url(u) for u in urls))
+
+
+def _normalise_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url.strip())
+    return urllib.parse.urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
 def _response_format(schema: dict[str, Any]) -> dict[str, Any]:
     name = re.sub(r"[^a-zA-Z0-9_-]", "_", str(schema.get("title", "reply")))[:64]
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
@@ -68,11 +88,12 @@ class OpenAIBackend:
                 "llm.api_key is null and the environment has no OPENAI_API_KEY; set one of them "
                 "(any string for a local endpoint such as vLLM or the loopback server)"
             )
+        self.identity = endpoint_identity(cfg)
         self._client: Any = None
         self._sessions = 0
 
     def key_parts(self, request: Request) -> dict[str, Any]:
-        return {}
+        return {"endpoint": self.identity}
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
@@ -130,24 +151,28 @@ class OpenAIBackend:
             if err.status_code in (408, 409, 429) or err.status_code >= 500:
                 raise Retryable(message, parse_retry_after(err.response.headers)) from err
             return Response(ok=False, text=None, error=message), None
-        except asyncio.TimeoutError as err:
-            raise Retryable(f"timeout after {self.cfg.timeout_s}s") from err
+        except asyncio.TimeoutError as err:  # the server may have run the model: its cost is unknown
+            raise Retryable(f"timeout after {self.cfg.timeout_s}s", cost_known=False) from err
         except openai.APIConnectionError as err:  # includes the client's timeouts; the aiohttp transport
             # reports a dropped connection as a timeout, so the cause says which it was
-            raise Retryable(f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message) from err
+            message = f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message
+            refused = "connect" in message.lower() and "refused" in message.lower()  # never reached a server
+            raise Retryable(message, cost_known=refused) from err
         return self._response(raw)
 
     def _response(self, raw: bytes) -> tuple[Response, Any]:
         """The Response, and the sim ground truth when the reply comes from the loopback server (else None)."""
         try:
             completion = json.loads(raw)
-        except ValueError as err:
-            raise Retryable(f"malformed response body: {err}: {raw[:200]!r}") from err
+        except ValueError as err:  # a 200 the endpoint may bill: its usage is unreadable
+            raise Retryable(f"malformed response body: {err}: {raw[:200]!r}", cost_known=False) from err
+        usage = (completion.get("usage") if isinstance(completion, dict) else None) or {}
         if not isinstance(completion, dict) or not completion.get("choices"):
-            raise Retryable(f"reply has no choices: {raw[:200]!r}")
+            raise Retryable(f"reply has no choices: {raw[:200]!r}", cost_known=bool(usage),
+                            prompt_tokens=usage.get("prompt_tokens") or 0,
+                            completion_tokens=usage.get("completion_tokens") or 0)
         choice = completion["choices"][0]
         message = choice.get("message") or {}
-        usage = completion.get("usage") or {}
         simulated = completion.get("system_fingerprint") == SIM_FINGERPRINT
         truth = completion.get(SIM_TRUTH_FIELD) if simulated else None
         common = {
@@ -157,12 +182,13 @@ class OpenAIBackend:
             "simulated": simulated,
         }
         if choice.get("finish_reason") == "content_filter":
-            failed = Response(ok=False, text=None, error="content_filter: the endpoint withheld the reply", **common)
+            failed = Response(ok=False, text=None, error="content_filter: the endpoint withheld the reply",
+                              reason=REFUSED, **common)
             return failed, truth
         if message.get("content") is None:
             refusal = message.get("refusal")
             error = f"refusal: {refusal}" if refusal else "reply has no content"
-            return Response(ok=False, text=None, error=error, **common), truth
+            return Response(ok=False, text=None, error=error, reason=REFUSED, **common), truth
         logprobs = None
         if (choice.get("logprobs") or {}).get("content") is not None:
             logprobs = [

@@ -1,7 +1,8 @@
 """The response cache in PostgreSQL (`llm.cache_db`), for machines that share no filesystem but a database.
 
-Same contract as the SQLite cache (engine.llm.cache): a successful response is stored the moment it arrives, a
-failure never; keys are the same, so a cache can be moved between the two with a plain copy of the rows. One
+Same contract as the SQLite cache (engine.llm.cache): a final response is stored the moment it arrives, a
+transient failure never (unlike the SQLite cache it keeps no `failures` list, so a heal run's summary cannot
+count what it healed); keys are the same, so a cache can be moved between the two with a plain copy of the rows. One
 connection per process and database, shared by every model client of that process (a run makes one client per
 stage and role), so a long run holds one connection, not hundreds. Needs psycopg (extra `scale`).
 """
@@ -14,7 +15,7 @@ import time
 from typing import Any
 
 from engine.llm.cache import CacheMode
-from engine.llm.types import LLMConfigError, Response
+from engine.llm.types import FINAL_FAILURES, LLMConfigError, Response
 
 TABLE = "execfeed_llm_responses"
 # conninfo -> (connection, the lock its users take: one connection serves every client of every thread)
@@ -55,8 +56,8 @@ class PgResponseCache:
         return {key: (Response.from_dict(json.loads(response)), json.loads(truth)) for key, response, truth in rows}
 
     def put(self, key: str, response: Response, truth: Any) -> None:
-        if self._con is None or self.mode != "readwrite" or not response.ok:
-            return  # a failure is never stored: the next run tries again
+        if self._con is None or self.mode != "readwrite" or not (response.ok or response.reason in FINAL_FAILURES):
+            return  # a transient failure is never stored: the next run tries again
         with self._lock:
             self._con.execute(
                 f"INSERT INTO {TABLE} VALUES (%s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import json
 import random
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import cache
@@ -63,13 +64,19 @@ def sim_code_entries(exp: str) -> list[Path]:
     """The modules whose import closure is the sim teacher of experiment `exp`."""
     if exp == "generic":
         return [Path(__file__)]
-    spec = importlib.util.find_spec(f"stages.{exp}.sim_teacher")
+    try:
+        spec = importlib.util.find_spec(f"stages.{exp}.sim_teacher")
+    except ModuleNotFoundError:  # no such experiment: answering its task raises the error that says so
+        spec = None
     return [Path(__file__)] + ([Path(spec.origin)] if spec and spec.origin else [])
 
 
 def request_rng(seed: int, task: str, messages: list[dict[str, str]], sample_index: int) -> random.Random:
     material = json.dumps([seed, task, messages, sample_index], sort_keys=True, ensure_ascii=False)
     return random.Random(hashlib.sha256(material.encode()).digest())
+
+
+_WORD = re.compile(r"\S+")
 
 
 def whitespace_tokens(text: str) -> int:
@@ -98,9 +105,10 @@ def answer(request: Request, sim: SimSettings) -> tuple[Response, Any]:
     rng = request_rng(sim.seed, request.task, request.messages, request.sample_index)
     reply = handler_for(request.task)(request.messages, rng, sim.experiment(exp))
     text, finish_reason = reply.text, "stop"
-    words = text.split()
-    if request.max_tokens is not None and len(words) > request.max_tokens:
-        text, finish_reason = " ".join(words[: request.max_tokens]), "length"
+    if request.max_tokens is not None and whitespace_tokens(text) > request.max_tokens:
+        # cut after the max_tokens-th word, keeping the text's own spacing and line breaks, as a model's cut is
+        end = list(_WORD.finditer(text))[request.max_tokens - 1].end()
+        text, finish_reason = text[:end], "length"
     logprobs = None
     if request.logprobs:
         top_n = request.top_logprobs or 1

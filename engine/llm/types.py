@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,26 @@ class Request:
     logprobs: bool = False
     top_logprobs: int | None = None
     json_schema: dict[str, Any] | None = None
+    # what a reply cut at max_tokens is worth: "reject" (a truncated failure), "whole_lines" (the complete lines
+    # before the cut, for prompts that ask for one item a line) or "prefix" (the cut text as it is, for a stage
+    # that reads only the reply's opening, such as an answer letter asked for first, under a small max_tokens).
+    # Applied by the LLM layer to what the model sent, so it is not part of the cache key.
+    truncation: Literal["reject", "whole_lines", "prefix"] = "reject"
+
+
+# Why a Response is not ok, as the `reason` of the rows a stage rejects for it:
+TRANSIENT = "llm_error"  # no usable reply (HTTP error, timeout, dropped connection, malformed body): a rerun retries
+TRUNCATED = "truncated"  # cut at max_tokens (finish_reason "length"): final for this request
+REFUSED = "refused"  # withheld by the endpoint (finish_reason "content_filter") or refused: final after one retry
+FINAL_FAILURES = (TRUNCATED, REFUSED)
 
 
 @dataclass(frozen=True)
 class Response:
-    """The outcome of one Request. A failure has ok=False, text=None and an error saying why."""
+    """The outcome of one Request. A failure has ok=False, text=None, `reason` (one of TRANSIENT, TRUNCATED,
+    REFUSED: what a stage rejects the row for) and an error saying why. A truncated reply's cut text is in
+    `partial`, never in `text`, so no stage can parse it as whole. With `truncation="whole_lines"` a cut reply
+    is ok with its whole lines as `text` and the cut last line in `partial`."""
 
     ok: bool
     text: str | None
@@ -50,6 +65,12 @@ class Response:
     cached: bool = False
     key: str = ""
     simulated: bool = False
+    reason: str | None = None
+    partial: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.ok and self.reason is None:
+            object.__setattr__(self, "reason", TRANSIENT)
 
     def to_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)  # not dataclasses.asdict: its deep copy is slow on the hot path
@@ -75,11 +96,24 @@ class SimReply:
 
 class Retryable(Exception):
     """A transient failure of one attempt (429, 5xx, timeout, dropped connection, malformed or empty reply).
-    The client retries it; `retry_after` is the server's requested wait in seconds, when it gave one."""
+    The client retries it; `retry_after` is the server's requested wait in seconds, when it gave one.
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    What the attempt may have cost: `cost_known` is False where the endpoint may have run the model and billed
+    without saying what (a timeout, a dropped connection, a body with no readable usage); tokens are the usage
+    it did report (e.g. a well-formed reply with no choices)."""
+
+    def __init__(self, message: str, retry_after: float | None = None, *, cost_known: bool = True,
+                 prompt_tokens: int = 0, completion_tokens: int = 0):
         super().__init__(message)
         self.retry_after = retry_after
+        self.cost_known = cost_known
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+
+class EndpointDown(Exception):
+    """The endpoint answers (almost) nothing: the first requests all failed, or a batch failed past
+    `max_failure_rate`. It stops the stage, and so the run, with a message naming the endpoint."""
 
 
 class LLMConfigError(ValueError):

@@ -1,6 +1,6 @@
 """A loopback OpenAI-compatible server answering with the sim backend, with injected faults.
 
-    python -m engine.testing.fake_openai --port 0 [--latency-ms N] [--fail-rate P] [--seed S]
+    python -m engine.testing.fake_openai --port 0 [--latency-ms N] [--fail-rate P] [--seed S] [--down-for-s K]
 
 prints its base URL (`http://127.0.0.1:PORT/v1`) as the first line of stdout, then serves
 POST /v1/chat/completions (with logprobs/top_logprobs), each reply N ms after its request arrived. Headers
@@ -8,12 +8,16 @@ POST /v1/chat/completions (with logprobs/top_logprobs), each reply N ms after it
 
 Faults (`FAULTS`), each drawn at rate P: rate_limit (429 with Retry-After), server_error (500), slow (a reply
 later than any sane client timeout), drop (connection closed without a reply), malformed (a cut JSON body),
-empty_choices, length (a truncated reply, finish_reason "length"), content_filter (no content). The draw is
-seeded by (seed, body, how many times this body was seen), so a run is reproducible whatever the concurrency,
-and a retried request meets a fresh draw. POST /faults {"plan": [kind, ...]} forces the next requests' faults
-in arrival order, for tests of one fault at a time.
+empty_choices, length (a reply cut at half its words, finish_reason "length"), content_filter (no content).
+The draw is seeded by (seed, body, sample index, how many times that request was seen): the n-th attempt at a
+request meets the same fault in every run with the same seed and rate, whatever the arrival order, and a retry
+meets a fresh draw. POST /faults {"plan": [kind, ...]} forces the next requests' faults in arrival order, for
+tests of one fault at a time. `--down-for-s K`: for the first K seconds after start every request gets a 503,
+as an endpoint that is down (or still loading its model).
 
-GET /stats gives {"requests", "in_flight", "max_in_flight", "faults": {kind: n}}; POST /stats/reset zeroes it.
+GET /stats gives {"requests", "answered", "billed_tokens", "in_flight", "max_in_flight", "faults": {kind: n}}:
+`answered` counts replies sent with a usage block (what an endpoint bills), `billed_tokens` their tokens;
+POST /stats/reset zeroes it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -63,6 +68,7 @@ class FakeOpenAI:
         slow_s: float = 30.0,
         retry_after_s: float = 0.05,
         sim: SimSettings | None = None,
+        down_for_s: float = 0.0,
     ):
         unknown = set(faults) - set(FAULTS)
         if unknown:
@@ -76,10 +82,14 @@ class FakeOpenAI:
         self.sim = sim or SimSettings(seed=seed)
         self.plan: deque[str] = deque()
         self._seen: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self.down_for_s = down_for_s
         self.reset()
 
     def reset(self) -> None:
         self.requests = 0
+        self.answered = 0
+        self.billed_tokens = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self.fault_counts: Counter[str] = Counter()
@@ -87,6 +97,8 @@ class FakeOpenAI:
     def stats(self) -> dict:
         return {
             "requests": self.requests,
+            "answered": self.answered,
+            "billed_tokens": self.billed_tokens,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "faults": dict(self.fault_counts),
@@ -118,12 +130,14 @@ class FakeOpenAI:
 
     # -------------------------------------------------------------------------------------------- the API
 
-    def _draw_fault(self, raw: bytes) -> str | None:
+    def _draw_fault(self, raw: bytes, sample: str) -> str | None:
         if self.plan:
             return self.plan.popleft()
         if not self.fail_rate:
             return None
-        digest = hashlib.sha256(raw).hexdigest()
+        # the sample index travels in a header, not the body: without it, samples of one prompt would share a
+        # count, and which of them met a fault would depend on their arrival order
+        digest = hashlib.sha256(raw + b"\0" + sample.encode()).hexdigest()
         self._seen[digest] += 1
         rng = random.Random(f"{self.seed}:{digest}:{self._seen[digest]}")
         return rng.choice(self.faults) if rng.random() < self.fail_rate else None
@@ -141,7 +155,9 @@ class FakeOpenAI:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             raw = await http.read()
-            fault = self._draw_fault(raw)
+            if time.monotonic() - self.started < self.down_for_s:
+                return _error(503, "Service unavailable (simulated: the endpoint is down)", "service_unavailable")
+            fault = self._draw_fault(raw, http.headers.get("X-Execfeed-Sample", "0"))
             if fault:
                 self.fault_counts[fault] += 1
             reply = self._reply(http, json.loads(raw), fault)
@@ -152,6 +168,9 @@ class FakeOpenAI:
             if fault == "drop":
                 http.transport.close()
                 raise web.HTTPInternalServerError()  # never written: the connection is gone
+            if reply.status == 200 and fault != "malformed":
+                self.answered += 1
+                self.billed_tokens += json.loads(reply.body)["usage"]["total_tokens"]
             return reply
         finally:
             self.in_flight -= 1
@@ -185,8 +204,9 @@ class FakeOpenAI:
         except LLMConfigError as err:
             return _error(400, str(err), "invalid_request_error")
         text, finish_reason = response.text, response.finish_reason
-        if fault == "length":
-            text, finish_reason = " ".join(text.split()[: max(1, response.completion_tokens // 2)]), "length"
+        if fault == "length":  # cut after half its words, spacing and line breaks kept, as a model's cut is
+            words = list(re.finditer(r"\S+", text))
+            text, finish_reason = text[: words[max(0, len(words) // 2 - 1)].end()] if words else text, "length"
         elif fault == "content_filter":
             text, finish_reason = None, "content_filter"
         logprobs = None
@@ -326,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--slow-s", type=float, default=30.0, help="how late a 'slow' reply comes")
     parser.add_argument("--retry-after-s", type=float, default=0.05, help="Retry-After sent with a 429")
+    parser.add_argument("--down-for-s", type=float, default=0.0, help="answer 503 to everything for K seconds")
     args = parser.parse_args(argv)
     server = FakeOpenAI(
         latency_ms=args.latency_ms,
@@ -334,6 +355,7 @@ def main(argv: list[str] | None = None) -> None:
         faults=tuple(args.faults.split(",")),
         slow_s=args.slow_s,
         retry_after_s=args.retry_after_s,
+        down_for_s=args.down_for_s,
     )
 
     async def serve() -> None:

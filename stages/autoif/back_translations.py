@@ -34,7 +34,7 @@ def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) 
         row = {"verifier_id": verifier["id"], "constraint_id": verifier["constraint_id"],
                "parent_ids": [verifier["id"]], **model_fields(response)}
         if not response.ok:
-            out.append(Rejected({**row, "text": None}, "llm_error", response.error))
+            out.append(Rejected({**row, "text": None}, response.reason, response.error))
             continue
         text = instruction_of(response.text)
         out.append({**row, "text": text} if text else Rejected({**row, "text": text}, "empty_reply", response.text))

@@ -20,6 +20,7 @@ class Params(BaseModel):
     prompt: str
     augment_calls: int = Field(ge=1)
     lines_per_call: int = Field(ge=1, le=200)
+    max_tokens: int = Field(ge=16)
     min_chars: int = Field(ge=1)
     max_chars: int = Field(ge=1)
 
@@ -47,18 +48,23 @@ def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
 def constraints_augmented(seed_constraints: list[dict], params: Params, ctx: Context) -> list:
     seeds = "\n".join(row["text"] for row in seed_constraints)
     prompt = render(ctx.project_root, params.prompt, seeds=seeds, n=str(params.lines_per_call))
-    requests = [Request(user(prompt), task="autoif.augment", sample_index=i) for i in range(params.augment_calls)]
+    # one constraint a line: a reply cut at max_tokens keeps its whole lines, the cut one is rejected as truncated
+    requests = [Request(user(prompt), task="autoif.augment", sample_index=i, max_tokens=params.max_tokens,
+                        truncation="whole_lines") for i in range(params.augment_calls)]
     seed_ids = [row["id"] for row in seed_constraints]
     out: list = []
     for call, response in enumerate(ctx.llm("generator").complete(requests, desc="augment")):
         base = {"call": call, "parent_ids": seed_ids, **model_fields(response)}
         if not response.ok:
-            out.append(Rejected({**base, "text": None, "line": None}, "llm_error", response.error))
+            out.append(Rejected({**base, "text": None, "line": None}, response.reason, response.error))
             continue
-        for number, line in enumerate(response.text.splitlines()):
+        lines = response.text.splitlines()
+        for number, line in enumerate(lines):
             if not line.strip():
                 continue
             text, problem = constraint_line(line, params)
             row = {**base, "text": text, "line": number}
             out.append(row if problem is None else Rejected(row, problem, line))
+        if response.partial is not None:  # the line the cut went through: never a constraint
+            out.append(Rejected({**base, "text": None, "line": len(lines)}, "truncated", response.partial))
     return out

@@ -54,7 +54,7 @@ def nli(back_translations: list[dict], constraints_verified: list[dict], params:
     for row, response in zip(rows, ctx.llm("nli").complete(requests, desc="nli"), strict=True):
         row = {**row, **model_fields(response)}
         if not response.ok:
-            out.append(Rejected(row, "llm_error", response.error))
+            out.append(Rejected(row, response.reason, response.error))
         elif (label := label_of(response.text)) is None:
             out.append(Rejected(row, "no_label", response.text[:300]))
         else:

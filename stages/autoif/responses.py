@@ -27,11 +27,9 @@ def responses(queries: list[dict], params: Params, ctx: Context) -> list:
                "prompt": q["prompt"], "sample": i % params.responses_per_query, "parent_ids": [q["id"]],
                **model_fields(response)}
         if not response.ok:
-            out.append(Rejected({**row, "response": None}, "llm_error", response.error))
+            out.append(Rejected({**row, "response": None}, response.reason, response.error))
         elif not response.text.strip():
             out.append(Rejected({**row, "response": response.text}, "empty_response"))
-        elif response.finish_reason == "length":
-            out.append(Rejected({**row, "response": response.text}, "truncated", response.text[-200:]))
         else:
             out.append({**row, "response": response.text})
     return out

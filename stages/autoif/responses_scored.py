@@ -49,7 +49,7 @@ def responses_scored(responses_verified: list[dict], params: Params, ctx: Contex
         row = {**{k: v for k, v in r.items() if k not in ("id", "parent_ids")}, "parent_ids": [r["id"]],
                "judge_key": reply.key, "simulated": bool(r["simulated"] or reply.simulated)}
         if not reply.ok:
-            out.append(Rejected({**row, "score": None, "judgement": None}, "llm_error", reply.error))
+            out.append(Rejected({**row, "score": None, "judgement": None}, reply.reason, reply.error))
             continue
         score = parse_score(reply.text)
         row = {**row, "score": score, "judgement": reply.text}

@@ -47,10 +47,7 @@ def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> l
         row = {"constraint_id": constraint["id"], "sample": i % params.funcs_per_constraint,
                "parent_ids": [constraint["id"]], **model_fields(response)}
         if not response.ok:
-            out.append(Rejected({**row, "func": None, "cases": None}, "llm_error", response.error))
-            continue
-        if response.finish_reason == "length":
-            out.append(Rejected({**row, "func": None, "cases": None}, "truncated", response.text[-300:]))
+            out.append(Rejected({**row, "func": None, "cases": None}, response.reason, response.error))
             continue
         func, cases, error = parse_sample(response.text)
         if error is not None:

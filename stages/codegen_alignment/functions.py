@@ -25,7 +25,7 @@ def functions(tasks: list[dict], reference_functions: list[dict], alignment_prev
                "role": params.generators[generator].role, "sample_index": index, "llm_key": response.key,
                "simulated": response.simulated, "reply": response.text, "program": None}
         if not response.ok:
-            rows.append(Rejected(row, "llm_error", response.error or ""))
+            rows.append(Rejected(row, response.reason, response.error or ""))
             continue
         program = function_program(response.text, task["prompt"], task["entry_point"])
         if program is None:

@@ -31,7 +31,7 @@ def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params, ctx
                "role": params.generators[generator].role, "sample_index": index, "llm_key": response.key,
                "simulated": response.simulated, "reply": response.text}
         if not response.ok:
-            drafts.append((row, task, Rejected(row, "llm_error", response.error or "")))
+            drafts.append((row, task, Rejected(row, response.reason, response.error or "")))
             continue
         drafts.append((row, task, split_asserts(response.text, continues_assert=prompt_text.endswith("assert "))))
     return finish(drafts, params, ctx)

@@ -49,5 +49,5 @@ def failure_analysis(failures: list[dict], params: Params, ctx: Context) -> list
     row = {"analysis": (response.text or "").strip(), "failures_total": len(failures), "failures_shown": len(shown),
            "llm_key": response.key, "simulated": response.simulated, "parent_ids": [f["id"] for f in shown]}
     if not response.ok:
-        return [Rejected(row, "llm_error", response.error or "")]
+        return [Rejected(row, response.reason, response.error or "")]
     return [row] if row["analysis"] else [Rejected(row, "empty_analysis", "the teacher's reply was empty")]

@@ -72,7 +72,7 @@ def human_prompts(failures: list[dict], failure_analysis: list[dict], params: Pa
         base = {"attempt": attempt, "human_prompt": None, "llm_key": response.key, "simulated": response.simulated,
                 "parent_ids": parents}
         if not response.ok:
-            out.append(Rejected(base, "llm_error", response.error or ""))
+            out.append(Rejected(base, response.reason, response.error or ""))
             continue
         prompts, reason, problem = parse_prompts(response.text, params.count)
         if prompts is None:

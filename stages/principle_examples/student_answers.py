@@ -28,7 +28,7 @@ def student_answers(human_prompts: list[dict], params: Params, ctx: Context) -> 
         row = {"human_prompt": prompt["human_prompt"], "assistant_answer": (response.text or "").strip(),
                "llm_key": response.key, "simulated": response.simulated, "parent_ids": [prompt["id"]]}
         if not response.ok:
-            out.append(Rejected(row, "llm_error", response.error or ""))
+            out.append(Rejected(row, response.reason, response.error or ""))
         elif not row["assistant_answer"]:
             out.append(Rejected(row, "empty_answer", "the student's reply was empty"))
         else:

@@ -38,7 +38,7 @@ class Turns:
 
     critique: str | None
     rewrite: str | None
-    error: str | None  # None | "llm_error: ..." | "no_critique" | "no_rewrite"
+    error: str | None  # None | a failed call's reason (llm_error, truncated, refused) | "no_critique" | "no_rewrite"
     detail: str
     critique_key: str
     rewrite_key: str
@@ -100,14 +100,14 @@ def critique_and_rewrite(conversations: list[dict], library: list[dict], params:
     out = []
     for i, critique in enumerate(critiques):
         if not critique.ok:
-            out.append(Turns(None, None, "llm_error", critique.error or "", critique.key, "", critique.simulated))
+            out.append(Turns(None, None, critique.reason, critique.error or "", critique.key, "", critique.simulated))
             continue
         if i not in rewrites:
             out.append(Turns(None, None, "no_critique", critique.text, critique.key, "", critique.simulated))
             continue
         answer = rewrites[i]
         if not answer.ok:
-            out.append(Turns(critique.text.strip(), None, "llm_error", answer.error or "", critique.key, answer.key,
+            out.append(Turns(critique.text.strip(), None, answer.reason, answer.error or "", critique.key, answer.key,
                              answer.simulated))
             continue
         rewrite = extract_rewrite(answer.text)

@@ -84,16 +84,19 @@ def answer_rows(prompts: list[dict], items: list[dict], params: EvaluatorParams,
     template = (ctx.project_root / Path(params.question_template)).read_text()
     pairs = [(p, it) for p in prompts for it in items]
     llm = ctx.llm("evaluator")
+    # the letter comes first and max_tokens is small on purpose: a reply cut after it is an answer, read as a prefix
     asked = [Request(_messages(p["prompt"], it, template), task="prompt_opt.evaluate",
                      temperature=params.temperature, max_tokens=params.max_tokens, logprobs=params.logprobs,
-                     top_logprobs=params.top_logprobs if params.logprobs else None) for p, it in pairs]
+                     top_logprobs=params.top_logprobs if params.logprobs else None, truncation="prefix")
+             for p, it in pairs]
     replies = llm.complete(asked, desc=desc)
     # no first-token logprobs (the backend gives none, or logprobs: false): sample answers instead
     lacking = [i for i, r in enumerate(replies) if r.ok and not r.logprobs]
     samples: dict[int, list[Response]] = {i: [] for i in lacking}
     extra = [(i, j) for i in lacking for j in range(1, params.fallback_samples + 1)]
     sampled = llm.complete([Request(asked[i].messages, task="prompt_opt.evaluate", sample_index=j,
-                                    temperature=params.fallback_temperature, max_tokens=params.max_tokens)
+                                    temperature=params.fallback_temperature, max_tokens=params.max_tokens,
+                                    truncation="prefix")
                             for i, j in extra], desc=f"{desc} (sampled)") if extra else []
     for (i, _), response in zip(extra, sampled, strict=True):
         samples[i].append(response)
@@ -103,7 +106,7 @@ def answer_rows(prompts: list[dict], items: list[dict], params: EvaluatorParams,
                "letter": None, "correct": False, "strict": False, "cross_entropy": CE_MAX, "ce_source": None,
                "llm_key": reply.key, "simulated": reply.simulated, "parent_ids": [prompt["id"], item["id"]]}
         if not reply.ok:
-            rows.append(Rejected(row, "llm_error", reply.error or ""))
+            rows.append(Rejected(row, reply.reason, reply.error or ""))
             continue
         letter = extract_letter(reply.text)
         if i in samples:

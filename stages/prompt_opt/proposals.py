@@ -27,5 +27,5 @@ def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[di
     for meta, reply in zip(meta_prompts, replies, strict=True):
         row = {"epoch": meta["epoch"], "reply": reply.text, "llm_key": reply.key, "simulated": reply.simulated,
                "parent_ids": [meta["id"]]}
-        rows.append(row if reply.ok else Rejected(row, "llm_error", reply.error or ""))
+        rows.append(row if reply.ok else Rejected(row, reply.reason, reply.error or ""))
     return rows

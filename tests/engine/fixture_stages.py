@@ -91,7 +91,7 @@ def echoed(numbers: list[dict], ctx) -> list:
     replies = ctx.llm("teacher").complete(requests)
     return [
         {"reply": resp.text, "llm_key": resp.key, "parent_ids": [r["id"]]} if resp.ok
-        else Rejected(r, "llm_error", resp.error)
+        else Rejected(r, resp.reason, resp.error)
         for r, resp in zip(numbers, replies, strict=True)
     ]
 
@@ -116,3 +116,12 @@ def inspected_meanwhile(numbers: list[dict], ctx) -> list[dict]:
     done = subprocess.run([sys.executable, "-m", "engine.inspect", str(ctx.run_dir)], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ctx.project_root)})
     return [{"exit_code": done.returncode, "printed": done.stdout + done.stderr, "parent_ids": [numbers[0]["id"]]}]
+
+
+def exported(numbers: list[dict], ctx) -> list[dict]:
+    """Writes the numbers to exports/numbers.jsonl as a product of the run; fails instead when one is 99."""
+    path = ctx.output_path("exports/numbers.jsonl")
+    path.write_text("".join(f'{{"n": {r["n"]}}}\n' for r in numbers))
+    if any(r["n"] == 99 for r in numbers):
+        raise ValueError("99 is not allowed")
+    return [{"file": "exports/numbers.jsonl", "rows": len(numbers)}]

@@ -43,6 +43,9 @@ def test_every_row_has_the_llm_calls_columns(make):
         "attempt",
         "cache_hit",
         "ok",
+        "reason",
+        "cost_known",
+        "retried_failure",
         "error",
         "finish_reason",
         "prompt_tokens",
@@ -72,4 +75,8 @@ def test_summary_of_nothing():
         "prompt_tokens": 0,
         "completion_tokens": 0,
         "cost_usd": 0,
+        "unknown_cost": 0,
+        "in_flight_at_kill": 0,
+        "retried_failures": 0,
+        "healed": 0,
     }

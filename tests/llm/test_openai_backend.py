@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -26,22 +27,46 @@ def test_transient_fault_is_retried_and_answered(server, make, fault):
     assert summarize(ledger)["retries"] == 1 and summarize(ledger)["failures"] == 0
 
 
-def test_content_filter_is_a_recorded_failure_not_retried(server, make):
+def test_content_filter_is_retried_once_then_a_final_refusal(server, make):
     llm, ledger, _ = make(openai_config(server.base_url))
+    server.server.plan.extend(["content_filter", "content_filter"])
+    [response] = llm.complete(prompts(1))
+    assert not response.ok and response.text is None and response.reason == "refused"
+    assert "content_filter" in response.error and response.finish_reason == "content_filter"
+    assert server.server.stats()["requests"] == 2
+    assert summarize(ledger)["failures"] == 1
+    [again] = llm.complete(prompts(1))  # final: the next run does not ask again
+    assert again.cached and again.reason == "refused" and server.server.stats()["requests"] == 2
+
+
+def test_a_refusal_that_does_not_repeat_is_answered(server, make):
+    llm, _, _ = make(openai_config(server.base_url))
     server.server.plan.append("content_filter")
     [response] = llm.complete(prompts(1))
-    assert not response.ok and response.text is None
-    assert "content_filter" in response.error and response.finish_reason == "content_filter"
-    assert server.server.stats()["requests"] == 1
-    assert summarize(ledger)["failures"] == 1
+    assert response.ok and response.text == "prompt number 0"
+    assert server.server.stats()["requests"] == 2
 
 
-def test_length_is_ok_with_its_finish_reason(server, make):
+def test_a_cut_reply_is_truncated_never_whole(server, make):
     llm, _, _ = make(openai_config(server.base_url))
     server.server.plan.append("length")
     [response] = llm.complete(prompts(1))
+    assert not response.ok and response.text is None and response.reason == "truncated"
+    assert response.finish_reason == "length" and "max_tokens" in response.error
+    assert "prompt number 0".startswith(response.partial) and response.partial != "prompt number 0"
+
+
+def test_a_cut_reply_asked_as_lines_keeps_its_whole_lines(make):
+    llm, _, _ = make({"progress": False})
+    lines = "\n".join(f"line {i} of the list" for i in range(6))
+    ask = Request([{"role": "user", "content": lines}], task="generic.echo", max_tokens=13,
+                  truncation="whole_lines")
+    [response] = llm.complete([ask])
     assert response.ok and response.finish_reason == "length"
-    assert "prompt number 0".startswith(response.text) and response.text != "prompt number 0"
+    assert response.text == "\n".join(f"line {i} of the list" for i in range(2))
+    assert response.partial == "line 2 of"
+    [strict] = llm.complete([dataclasses.replace(ask, truncation="reject")])
+    assert strict.reason == "truncated" and strict.text is None
 
 
 def test_persistent_fault_becomes_a_failure_with_its_error(server, make):
@@ -51,7 +76,7 @@ def test_persistent_fault_becomes_a_failure_with_its_error(server, make):
     assert not response.ok and response.text is None
     assert "HTTP 500" in response.error and "3 attempts" in response.error
     assert [row["attempt"] for row in ledger] == [1, 2, 3]
-    assert summarize(ledger) | {"cost_usd": 0} == {
+    assert summarize(ledger) | {"cost_usd": 0} == summarize([]) | {
         "calls": 1,
         "cache_hits": 0,
         "retries": 2,

@@ -75,7 +75,8 @@ def test_answer_letter_logprobs(make):
 def test_max_tokens_cuts_the_reply_with_finish_reason_length(make):
     llm, _, _ = make(sim_config())
     [response] = llm.complete(prompts(1, max_tokens=2))
-    assert response.text == "prompt number" and response.finish_reason == "length"
+    assert response.reason == "truncated" and response.text is None
+    assert response.partial == "prompt number" and response.finish_reason == "length"
 
 
 def test_unknown_task_is_a_config_error_naming_it(make):

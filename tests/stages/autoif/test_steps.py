@@ -27,7 +27,7 @@ def _rejected(out):
 
 
 def test_augmented_lines_lose_list_markup_and_preambles_are_rejected():
-    params = AugmentParams(prompt="x", augment_calls=1, lines_per_call=5, min_chars=5, max_chars=80)
+    params = AugmentParams(prompt="x", augment_calls=1, lines_per_call=5, max_tokens=512, min_chars=5, max_chars=80)
     assert constraint_line("12. Answer with at least 40 words.", params) == ("Answer with at least 40 words.", None)
     assert constraint_line("- Do not use commas.", params) == ("Do not use commas.", None)
     assert constraint_line("Here are 5 new instructions:", params)[1] == "preamble"
