@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from engine.sandbox import Sandbox
 
 
+STAGING = ".stage_files"  # in the run directory: files stages are writing, until the engine takes them
+
+
+def staging_dir(run_dir: Path, stage: str, iteration: int | None) -> Path:
+    return run_dir / STAGING / (stage if iteration is None else f"{stage}.{iteration}")
+
+
 class StageError(Exception):
     """A stage failed; the message names the stage (and the row, where one row is to blame)."""
 
@@ -57,6 +64,17 @@ class Context:
         if not self.uses_sandbox:
             raise StageError(self.stage, "uses the sandbox but its config does not say sandbox: true")
         return self.get_sandbox()
+
+    def output_path(self, relative: str) -> Path:
+        """Where to write a file that is a product of the run, e.g. "exports/autoif_dpo.jsonl" (relative to the run
+        directory). The engine keeps it with the stage's rows (engine.products): a run that reuses the stage, in
+        any directory, writes the same file, and a stage that fails leaves none."""
+        parts = Path(relative).parts
+        if not parts or Path(relative).is_absolute() or ".." in parts or parts[0] == STAGING:
+            raise StageError(self.stage, f"output_path takes a path inside the run directory, found {relative!r}")
+        path = staging_dir(self.run_dir, self.stage, self.iteration) / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
     def progress(self, iterable: Iterable, total: int | None = None, desc: str | None = None) -> Iterable:
         return tqdm(iterable, total=total, desc=desc or self.stage, disable=not self.show_progress,

@@ -22,7 +22,7 @@ from engine.code_version import code_version, import_root
 from engine.config import PROJECT_ROOT, ConfigError, LoopSpec, RunConfig, StageSpec, validation_error
 
 Scope = Literal["all", "current", "prev", "history", "last"]
-RESERVED_TABLES = {"llm_calls", "sim_truth", "sandbox_calls", "_stages"}
+RESERVED_TABLES = {"llm_calls", "sim_truth", "sandbox_calls", "_stages", "stage_files"}
 SOURCE_FORMATS = (".jsonl", ".json", ".txt", ".csv", ".parquet")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 REF_RE = re.compile(r"^(?P<stage>[a-z][a-z0-9_]*)(@(?P<scope>prev|history|last))?$")

@@ -22,6 +22,7 @@ import duckdb
 from omegaconf import DictConfig
 
 from engine import materialise as mat
+from engine import products
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig
 from engine.context import Context, StageError
 from engine.executor import LocalExecutor, RayExecutor, make_executor
@@ -144,6 +145,8 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         if env is not None:
             env.rundb.release()
             flush_ledger(env)
+            with env.rundb.connect() as con:  # exports of every finished stage, computed or reused
+                products.publish(con, run_dir)
             env.ledger.close()
             env.ledger_all = whole_account(env.rundb)
             if env.sandbox is not None:
@@ -227,6 +230,7 @@ def run_stage(stage: Stage, iteration: int | None, env: RunEnv) -> None:
             return note(env, stage, stats, time.perf_counter() - t0, reused=True)
         label = stage.name if iteration is None else f"{stage.name}[{iteration}]"
         log.info("running %s (%s)", label, stage.kind)
+        products.clear_staging(env.run_dir, stage.name, iteration)
         stats = compute(stage, iteration, fingerprint, env, store)
         note(env, stage, stats, time.perf_counter() - t0, reused=False)
 
@@ -423,7 +427,8 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
             con.register("__truth", ledger_table(stage_truth, "sim_truth"))
         stats = mat.commit(con, stage, iteration, fingerprint, f"SELECT * FROM {mat.OUT}", rejected_sql, rows_in,
                            store, _duplicate_error(stage),
-                           side_tables={"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
+                           side_tables=({"sim_truth": "SELECT * FROM __truth"} if stage_truth else {})
+                           | products.take_files(con, stage.name, iteration, env.run_dir))
     return {**stats, "failed_calls": len(failed), "retried_calls": retried, "healed_calls": healed}
 
 

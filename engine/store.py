@@ -24,6 +24,7 @@ import duckdb
 from filelock import FileLock
 
 META_TABLE = "_stages"
+FILES_TABLE = "stage_files"  # files stages wrote as products of the run (engine.products)
 
 
 def quote(name: str) -> str:
@@ -156,7 +157,8 @@ class RunDB:
     def link(con: duckdb.DuckDBPyConnection, table: str, parquet: Path) -> None:
         """Make `table` a view of a stored slice's Parquet file rather than a copy of it: a run in a fresh directory
         reuses a stage in moments. The store never changes a slice under its fingerprint, so the view stays true;
-        the run directory then needs the stage store to read it (it is not a copy to take elsewhere)."""
+        the run directory then needs the stage store to read it (it is not a copy to take elsewhere). Views are
+        listed by information_schema.tables and SHOW TABLES, not by duckdb_tables()."""
         path = str(parquet).replace("'", "''")
         con.execute(f"CREATE VIEW {quote(table)} AS SELECT * FROM read_parquet('{path}')")
 
@@ -172,6 +174,9 @@ class RunDB:
                 con.execute(f"DROP {'VIEW' if existing[table] == 'VIEW' else 'TABLE'} {quote(table)}")
             else:
                 con.execute(f"DELETE FROM {quote(table)} WHERE iteration = ?", [iteration])
+        if FILES_TABLE in existing:
+            con.execute(f"DELETE FROM {FILES_TABLE} WHERE stage = ? AND iteration IS NOT DISTINCT FROM ?",
+                        [stage, iteration])
         con.execute(
             f"DELETE FROM {META_TABLE} WHERE stage = ? AND iteration IS NOT DISTINCT FROM ?", [stage, iteration]
         )
@@ -183,6 +188,8 @@ class RunDB:
         for table in (stage, f"{stage}__rejected"):
             if table in existing:
                 con.execute(f"DELETE FROM {quote(table)} WHERE iteration >= ?", [first])
+        if FILES_TABLE in existing:
+            con.execute(f"DELETE FROM {FILES_TABLE} WHERE stage = ? AND iteration >= ?", [stage, first])
         con.execute(f"DELETE FROM {META_TABLE} WHERE stage = ? AND iteration >= ?", [stage, first])
 
     @staticmethod

@@ -1,5 +1,5 @@
 """One row per exported record (AutoIF step 9): each final response as an SFT example (Alpaca JSON, chat messages
-JSONL, Parquet) and each (chosen, rejected) pair for DPO, written to run_dir/exports/. Every record carries its id,
+JSONL, Parquet) and each (chosen, rejected) pair for DPO, written to the run's exports/. Every record carries its id,
 its lineage (response, query, constraint and the constraint's seed or augmented line, plus the verifiers that
 passed it) and whether the simulated teacher wrote it.
 
@@ -52,18 +52,16 @@ def exports(responses_scored: list[dict], response_checks: list[dict], constrain
                         "rejected": bad["response"], "lineage": {**lineage(r, constraint_parents),
                                                                  "rejected_response_id": bad["response_id"]},
                         "simulated": bool(r["simulated"] or bad["simulated"])})
-    folder = ctx.run_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "autoif_alpaca.json").write_text(json.dumps(sft, ensure_ascii=False, indent=1))
-    _write_jsonl(folder / "autoif_messages.jsonl", [
+    ctx.output_path("exports/autoif_alpaca.json").write_text(json.dumps(sft, ensure_ascii=False, indent=1))
+    _write_jsonl(ctx.output_path("exports/autoif_messages.jsonl"), [
         {"id": s["id"], "messages": [{"role": "user", "content": s["instruction"]},
                                      {"role": "assistant", "content": s["output"]}],
          "lineage": s["lineage"], "simulated": s["simulated"]} for s in sft])
-    _write_jsonl(folder / "autoif_dpo.jsonl", dpo)
+    _write_jsonl(ctx.output_path("exports/autoif_dpo.jsonl"), dpo)
     table = pa.Table.from_pylist([{**s, "lineage": json.dumps(s["lineage"]), "score": r["score"],
                                    "pass_rate": r["pass_rate"]} for s, r in zip(sft, responses_scored, strict=True)],
                                  schema=None) if sft else pa.table({"id": pa.array([], pa.string())})
-    pq.write_table(table, folder / "autoif_sft.parquet")
+    pq.write_table(table, ctx.output_path("exports/autoif_sft.parquet"))
     return ([{"kind": "sft", "record_id": s["id"], "lineage": json.dumps(s["lineage"]), "simulated": s["simulated"],
               "parent_ids": [s["id"]]} for s in sft]
             + [{"kind": "dpo", "record_id": d["id"], "lineage": json.dumps(d["lineage"]), "simulated": d["simulated"],

@@ -35,7 +35,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(_rows(con, f"select 1 from duckdb_tables() where table_name = '{table}' and not temporary"))
+    # information_schema, not duckdb_tables(): a stage reused from the stage store is a view
+    return bool(_rows(con, f"select 1 from information_schema.tables where table_name = '{table}' "
+                           "and table_catalog = current_database()"))
 
 
 def _truths(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:

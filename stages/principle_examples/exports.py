@@ -12,7 +12,6 @@ FIELDS = ("human_prompt", "assistant_answer", "critique", "rewrite")
 
 
 def _write(path, examples: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     ordered = sorted(examples, key=lambda e: (e["added_in_version"], e["example_id"]))
     lines = [{**{k: e[k] for k in FIELDS}, "id": e["example_id"], "parent_ids": e["parent_ids"],
               "simulated": e["simulated"]} for e in ordered]
@@ -26,7 +25,7 @@ def exports(library_versions: list[dict], versions_ranked: list[dict], ctx: Cont
         names = [f"principle_examples_v{v['version']}.jsonl"] + (["principle_examples_best.jsonl"] if v["is_best"]
                                                                  else [])
         for name in names:
-            _write(ctx.run_dir / "exports" / name, examples)
+            _write(ctx.output_path(f"exports/{name}"), examples)
             out.append({"version": v["version"], "file": f"exports/{name}", "examples": len(examples),
                         "is_best": v["is_best"], "parent_ids": [v["id"]]})
     return out

@@ -43,7 +43,8 @@ def plot_pass_rates(versions: list[dict], path: Path) -> None:
 def checker_agreement(con: duckdb.DuckDBPyConnection) -> dict | None:
     """On sim runs: the share of rewrites whose letters by the checker equal the letters the sim meant to write
     (it hides traps such as 3.5, e.g., Dr., ellipses and markdown in its sentences)."""
-    tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    # information_schema, not duckdb_tables(): a stage reused from the stage store is a view
+    tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     if "sim_truth" not in tables:
         return None
     pairs = con.execute("""

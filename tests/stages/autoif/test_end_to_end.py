@@ -32,6 +32,18 @@ def test_the_graph_runs_on_sim_and_every_stage_produces_rows(quick_run):
     assert (run_dir / "plots" / "funnel.png").is_file() and (run_dir / "plots" / "filter_quality.png").is_file()
 
 
+def test_a_rerun_in_a_fresh_directory_reuses_every_stage_and_writes_the_same_files(quick_run):
+    _, run_dir = quick_run
+    fresh = run_dir.with_name("rerun")
+    again = compose_and_run("autoif", *SMALL, run_dir=fresh, cache_dir=run_dir.with_name("cache"))
+    assert again["status"] == "ok", again["error"]
+    assert [name for name, s in again["stages"].items() if not s["reused"]] == []
+    for folder in ("exports", "plots"):
+        first = {p.relative_to(run_dir): p.read_bytes() for p in (run_dir / folder).rglob("*") if p.is_file()}
+        assert first, folder
+        assert {p.relative_to(fresh): p.read_bytes() for p in (fresh / folder).rglob("*") if p.is_file()} == first
+
+
 @pytest.mark.parametrize("stage", sorted(KEYS))
 def test_each_table_key_is_unique(quick_run, stage):
     _, run_dir = quick_run
