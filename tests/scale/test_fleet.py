@@ -107,13 +107,17 @@ def test_when_every_endpoint_is_set_aside_the_first_to_return_is_picked(tmp_path
     assert not fleet._in_service()
 
 
-def test_fleet_replies_are_cached_under_the_same_key_as_one_endpoints(servers, tmp_path):
+def test_a_fleet_shares_its_cache_with_one_endpoint_only_when_both_declare_one_identity(servers, tmp_path):
     llm, _ = fleet_llm(servers, tmp_path)
     llm.complete(prompts(10))
-    single, ledger = fleet_llm(servers[1], tmp_path)
-    assert all(r.cached for r in single.complete(prompts(10)))
+    single, _ = fleet_llm(servers[1], tmp_path)
+    assert not any(r.cached for r in single.complete(prompts(10)))  # another endpoint may serve another checkpoint
+    assert sum(stats(url)["requests"] for url in servers) == 20
+    fleet_llm(servers, tmp_path, endpoint_id="vllm-llama")[0].complete(prompts(10))
+    declared, ledger = fleet_llm(servers[1], tmp_path, endpoint_id="vllm-llama")
+    assert all(r.cached for r in declared.complete(prompts(10)))
     assert all(row["cache_hit"] for row in ledger)
-    assert sum(stats(url)["requests"] for url in servers) == 10
+    assert sum(stats(url)["requests"] for url in servers) == 30
 
 
 @pytest.mark.parametrize("base_url", [[], ["http://a/v1", "http://a/v1"]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -39,18 +40,39 @@ def test_command_serves_chat_completions_and_counts_them():
         plan_faults(url, ["rate_limit"])
         status, _ = post_chat(url, "again")
         assert status == 429
-        assert stats(url) == {"requests": 2, "in_flight": 0, "max_in_flight": 1, "faults": {"rate_limit": 1}}
+        assert stats(url) == {"requests": 2, "answered": 1, "billed_tokens": reply["usage"]["total_tokens"],
+                              "in_flight": 0, "max_in_flight": 1, "faults": {"rate_limit": 1}}
         assert stats(url, reset=True)["requests"] == 0
 
 
 def test_fault_draws_are_deterministic_for_the_seed():
     def draws(seed: int) -> list:
         server = FakeOpenAI(fail_rate=0.5, seed=seed)
-        return [server._draw_fault(f"body {i % 10}".encode()) for i in range(40)]
+        return [server._draw_fault(f"body {i % 10}".encode(), "0") for i in range(40)]
 
     assert draws(1) == draws(1)
     assert draws(1) != draws(2)
     assert None in draws(1) and len(set(draws(1))) > 3  # some requests pass, faults of several kinds
+
+
+def test_a_request_meets_the_same_fault_whatever_the_arrival_order():
+    requests = [(f"body {i % 5}".encode(), str(i // 5)) for i in range(30)]  # 5 prompts, 6 samples each
+
+    def faults(order: list[int]) -> dict:
+        server = FakeOpenAI(fail_rate=0.5, seed=4)
+        return {i: server._draw_fault(*requests[i]) for i in order}
+
+    forward = faults(list(range(30)))
+    assert forward == faults(list(reversed(range(30))))
+    assert len(set(forward.values())) > 2
+
+
+def test_a_down_server_answers_503_until_its_time_is_up():
+    with serve_in_process("--down-for-s", "0.5") as url:
+        assert post_chat(url, "hello")[0] == 503
+        time.sleep(0.6)
+        assert post_chat(url, "hello")[0] == 200
+        assert stats(url)["answered"] == 1
 
 
 def test_unknown_faults_are_refused():

@@ -16,7 +16,9 @@ FINAL = "select prompt, response, score from responses_scored order by all"
 
 
 def _overrides(url: str, seeds) -> list[str]:
-    return ["llm=openai", f"llm.base_url={url}", "llm.api_key=sk-loopback", "llm.model=sim-teacher",
+    # each test server listens on a new port; one endpoint_id says they serve one model, so rows get the same ids
+    return ["llm=openai", f"llm.base_url={url}", "llm.endpoint_id=loopback", "llm.api_key=sk-loopback",
+            "llm.model=sim-teacher",
             "llm.timeout_s=1", "llm.backoff_s=0.01", "llm.backoff_max_s=0.05", "llm.max_retries=8",
             f"autoif.seed_constraints={seeds}", "autoif.augment_calls=1", "autoif.lines_per_call=6",
             "autoif.min_cases=8", "autoif.queries_per_instruction=2"]
