@@ -314,7 +314,8 @@ class LLM:
                         None,
                     )
         response = dataclasses.replace(response, key=key)
-        self._record(request, key, response, attempt=attempt, cache_hit=False, latency_s=time.perf_counter() - started,
+        latency_s = time.perf_counter() - started if response.compute_s is None else response.compute_s
+        self._record(request, key, response, attempt=attempt, cache_hit=False, latency_s=latency_s,
                      retried_failure=retrying)
         return response, truth
 

@@ -6,20 +6,34 @@ event loop stays free. Token logprobs are log-softmax of the raw logits at each 
 the top alternatives. `classify` runs a sequence-classification model on (premise, hypothesis) pairs (NLI).
 Sampling is seeded from the batch's prompts and sample indices, so a batch replays exactly; a request's
 sample may still depend on which batch it shared, which the response cache makes harmless on reruns.
+Sampling uses the model's own generation config (its top_k, repetition penalty) beside the request's
+temperature and top_p: forcing top_k=0 turned a small model's replies at temperature 1.2 into word salad.
+Loaded models are kept for the process (every stage makes its own backend; reloading per stage cost seconds each).
+A request's latency is its batch's compute time shared among the batch, not the time it queued for a batch.
 torch and transformers are imported here only, when the backend is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from engine.llm.config import LLMConfig
 from engine.llm.types import LLMConfigError, Request, Response, TokenLogprob
+
+# (auto class, path, dtype, device) -> (tokenizer, model), shared by every backend of the process; the lock makes
+# two stages' threads load a model once
+_LOADED: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+_LOADING = threading.Lock()
+# label words an NLI classifier's labels must contain (mDeBERTa XNLI: entailment, neutral, contradiction)
+NLI_LABEL_WORDS = ("entail", "neutral", "contradict")
 
 
 def _import_torch() -> tuple[Any, Any]:
@@ -39,8 +53,6 @@ class HFBackend:
     def __init__(self, cfg: LLMConfig):
         self.cfg = cfg
         self.torch, self.transformers = _import_torch()
-        self._lm: tuple[Any, Any] | None = None
-        self._classifier: tuple[Any, Any] | None = None
         self._pending: list[tuple[Request, asyncio.Future]] = []
         self._worker: asyncio.Task | None = None
 
@@ -55,27 +67,33 @@ class HFBackend:
 
     def _load(self, auto_class: str) -> tuple[Any, Any]:
         path, hf = self.cfg.model, self.cfg.hf
+        where = (auto_class, path, hf.dtype, hf.device)
+        with _LOADING:
+            if where not in _LOADED:
+                _LOADED[where] = self._load_uncached(auto_class)
+            return _LOADED[where]
+
+    def _load_uncached(self, auto_class: str) -> tuple[Any, Any]:
+        path, hf = self.cfg.model, self.cfg.hf
         dtype = hf.dtype if hf.dtype == "auto" else getattr(self.torch, hf.dtype)
         try:
             tokenizer = self.transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
             model = getattr(self.transformers, auto_class).from_pretrained(path, dtype=dtype, local_files_only=True)
         except OSError as err:
             raise LLMConfigError(f"llm.model={path!r}: cannot load a local {auto_class} from it: {err}") from err
-        return tokenizer, model.to(hf.device).eval()
-
-    def _language_model(self) -> tuple[Any, Any]:
-        if self._lm is None:
-            tokenizer, model = self._load("AutoModelForCausalLM")
+        if auto_class == "AutoModelForCausalLM":
             tokenizer.padding_side = "left"  # generation continues after the last prompt token
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token
-            self._lm = tokenizer, model
-        return self._lm
+        else:
+            _check_nli_labels(path, model.config.id2label)
+        return tokenizer, model.to(hf.device).eval()
+
+    def _language_model(self) -> tuple[Any, Any]:
+        return self._load("AutoModelForCausalLM")
 
     def _sequence_classifier(self) -> tuple[Any, Any]:
-        if self._classifier is None:
-            self._classifier = self._load("AutoModelForSequenceClassification")
-        return self._classifier
+        return self._load("AutoModelForSequenceClassification")
 
     # ---------------------------------------------------------------------------------------- generation
 
@@ -92,14 +110,16 @@ class HFBackend:
             head = _sampling(self._pending[0][0])
             batch = [item for item in self._pending if _sampling(item[0]) == head][: self.cfg.hf.batch_size]
             self._pending = [item for item in self._pending if item not in batch]
+            started = time.perf_counter()
             try:
                 responses = await asyncio.to_thread(self._generate, [request for request, _ in batch])
             except Exception as err:  # e.g. out of memory: each request of the batch fails, recorded
                 for _, future in batch:
                     future.set_exception(err)
             else:
+                compute_s = (time.perf_counter() - started) / len(batch)
                 for (_, future), response in zip(batch, responses, strict=True):
-                    future.set_result(response)
+                    future.set_result(dataclasses.replace(response, compute_s=compute_s))
 
     def _generate(self, requests: list[Request]) -> list[Response]:
         torch = self.torch
@@ -121,7 +141,6 @@ class HFBackend:
                 "do_sample": True,
                 "temperature": first.temperature,
                 "top_p": first.top_p or 1.0,
-                "top_k": 0,
             }
         else:
             options |= {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
@@ -190,6 +209,18 @@ class HFBackend:
             results += [{labels[k]: p for k, p in enumerate(row)} for row in probs]
             token_counts += encoded["attention_mask"].sum(dim=1).tolist()
         return results, token_counts
+
+
+def _check_nli_labels(path: str, id2label: dict[int, str]) -> None:
+    """A classifier whose labels name no NLI relation (a causal LM loaded as one says LABEL_0, LABEL_1) would
+    leave every row `no_label`: say so before the first pair."""
+    labels = [str(label).lower() for label in id2label.values()]
+    missing = [word for word in NLI_LABEL_WORDS if not any(word in label for label in labels)]
+    if missing:
+        raise LLMConfigError(
+            f"llm.model={path!r}: an NLI classifier's labels must name entailment, neutral and contradiction; "
+            f"found {sorted(id2label.values())} (no label containing {missing}): is it an NLI checkpoint?"
+        )
 
 
 def _sampling(request: Request) -> tuple:

@@ -67,6 +67,9 @@ class Response:
     simulated: bool = False
     reason: str | None = None
     partial: str | None = None
+    # the backend's own time on this request, when it queues requests internally (hf batches): the latency
+    # recorded instead of the wall time the request waited
+    compute_s: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.ok and self.reason is None:

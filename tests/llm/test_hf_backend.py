@@ -91,3 +91,50 @@ def test_a_missing_model_directory_is_a_config_error(tmp_path, make):
     llm, _, _ = make(hf_config(tmp_path / "nowhere"))
     with pytest.raises(LLMConfigError, match="nowhere"):
         llm.complete([chat("hi", max_tokens=2)])
+
+
+def test_every_stage_shares_one_loaded_model(tiny_lm, make):
+    first, _, _ = make(hf_config(tiny_lm))
+    second, _, _ = make(hf_config(tiny_lm))
+    assert first.backend._language_model()[1] is second.backend._language_model()[1]
+
+
+def test_latency_is_compute_time_not_time_queued_for_a_batch(tiny_lm, make):
+    import time
+
+    llm, ledger, _ = make(hf_config(tiny_lm, hf={"batch_size": 1}))
+    requests = [chat(f"hello world {'again ' * i}", max_tokens=6, temperature=0) for i in range(4)]
+    started = time.perf_counter()
+    llm.complete(requests)
+    wall = time.perf_counter() - started
+    # one batch at a time: queued time counted, the latencies would add up to about twice the wall time
+    assert sum(row["latency_s"] for row in ledger) <= wall
+
+
+def test_sampling_keeps_the_models_own_top_k(tmp_path, make):
+    from transformers import GenerationConfig
+
+    from engine.testing.tiny_models import build_tiny_causal_lm
+
+    path = build_tiny_causal_lm(tmp_path / "top_k_1")
+    # top_k=1 samples the greedy token whatever the temperature
+    GenerationConfig(do_sample=True, top_k=1).save_pretrained(path)
+    llm, _, _ = make(hf_config(path))
+    greedy, sampled = llm.complete([chat("the cat sat", max_tokens=8, temperature=0),
+                                    chat("the cat sat", max_tokens=8, temperature=2.0)])
+    assert sampled.text == greedy.text
+
+
+def test_a_classifier_without_nli_labels_is_refused_up_front(tmp_path, make):
+    import torch
+    from transformers import LlamaForSequenceClassification
+
+    from engine.testing.tiny_models import _llama_config, tiny_tokenizer
+
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(0)
+    LlamaForSequenceClassification(_llama_config(tokenizer, num_labels=2)).save_pretrained(tmp_path / "labels")
+    tokenizer.save_pretrained(tmp_path / "labels")
+    llm, _, _ = make(hf_config(tmp_path / "labels"))
+    with pytest.raises(LLMConfigError, match=r"LABEL_0.*is it an NLI checkpoint"):
+        llm.classify([("a", "b")])
