@@ -12,6 +12,7 @@ Two places, because DuckDB allows one writer per file and sweep jobs run in para
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock
 
+log = logging.getLogger("engine")
 META_TABLE = "_stages"
 FILES_TABLE = "stage_files"  # files stages wrote as products of the run (engine.products)
 
@@ -80,20 +82,36 @@ class StageStore:
         os.rename(tmp, final)
 
 
-def connect_waiting(path: Path, read_only: bool = False, wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file, waiting while another process (a run, inspect, the CLI) holds it for a moment."""
-    deadline = time.monotonic() + wait_s
+WRITER_WAIT_S = 3600.0  # a run outwaits a notebook or DuckDB CLI holding its file for up to an hour
+NOTE_EVERY_S = 30.0
+
+
+def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_WAIT_S) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file, waiting while another process (a run, inspect, a notebook, the CLI) holds it. DuckDB
+    lets one process write a file, or any number read it: a reader left open blocks the run, so the wait is
+    logged, naming the file, at once and every NOTE_EVERY_S, never silent."""
+    started = time.monotonic()
+    noted = None
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as e:
-            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+            waited = time.monotonic() - started
+            if "lock" not in str(e).lower():
                 raise
+            if waited > wait_s:
+                raise duckdb.IOException(f"gave up after waiting {waited:.0f} s for {path}, held by another "
+                                         f"process: {str(e).splitlines()[0]}") from e
+            if noted is None or waited - noted >= NOTE_EVERY_S:
+                noted = waited
+                log.warning("waiting for %s (%.0f s so far, up to %.0f s): another process holds it, e.g. a notebook "
+                            "or the DuckDB CLI; close it, or read with `python -m engine.inspect`, which lets go "
+                            "after each query", path, waited, wait_s)
             time.sleep(0.2)
 
 
 @contextmanager
-def open_db(path: Path, read_only: bool = False, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_db(path: Path, read_only: bool = False, wait_s: float = WRITER_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect_waiting(path, read_only, wait_s)
     try:
         yield con
