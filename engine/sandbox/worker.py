@@ -42,23 +42,26 @@ class NotPlain(Exception):
 
 
 def to_plain(value, depth: int = 0):
-    """Copy a return value into built-in types only, so the host can unpickle it without running code."""
-    if type(value) in PLAIN_SCALARS or value is None:
+    """Copy a return value into built-in types only, so the host can unpickle it without running code.
+    Types are read with type(), never isinstance(): an object whose `__class__` property claims `bool` passes
+    isinstance and would come back as a real True."""
+    kind = type(value)
+    if kind in PLAIN_SCALARS or value is None:
         return value
     if depth >= MAX_VALUE_DEPTH:
         raise NotPlain("return value is nested too deeply")
-    if isinstance(value, (list, tuple, collections.deque)):
+    if issubclass(kind, (list, tuple, collections.deque)):
         items = [to_plain(item, depth + 1) for item in value]
-        return tuple(items) if isinstance(value, tuple) else items
-    if isinstance(value, dict):
+        return tuple(items) if issubclass(kind, tuple) else items
+    if issubclass(kind, dict):
         return {to_plain(k, depth + 1): to_plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (set, frozenset)):
+    if issubclass(kind, (set, frozenset)):
         items = [to_plain(item, depth + 1) for item in value]
-        return frozenset(items) if isinstance(value, frozenset) else set(items)
+        return frozenset(items) if issubclass(kind, frozenset) else set(items)
     for base in PLAIN_SCALARS:  # subclasses such as re.RegexFlag or a verifier's own str subclass
-        if isinstance(value, base):
+        if issubclass(kind, base):
             return base(value)
-    raise NotPlain(f"return value of type {type(value).__name__} is not plain data")
+    raise NotPlain(f"return value of type {kind.__name__} is not plain data")
 
 
 def describe(error: BaseException) -> str:

@@ -1,6 +1,6 @@
 -- one row per constraint that cross-validation keeps (AutoIF step 3): at least min_funcs functions compile, at
 -- least min_cases distinct cases, kept cases with both a true and a false one (an always-False function must not
--- score 1.0), and at least one function with accuracy >= func_accuracy.
+-- score 1.0), and at least one function with accuracy >= func_accuracy that never tried anything forbidden.
 with candidates as (select * from constraints),
 
 verifiers as (select * from function_accuracy),
@@ -15,7 +15,7 @@ function_counts as (
     select
         v.constraint_id,
         count(*) filter (where v.compiles) as n_funcs,
-        count(*) filter (where v.compiles and v.accuracy >= t.func_accuracy) as n_accurate
+        count(*) filter (where v.compiles and v.n_forbidden = 0 and v.accuracy >= t.func_accuracy) as n_accurate
     from verifiers as v
     cross join thresholds as t
     group by v.constraint_id

@@ -1,5 +1,6 @@
 -- one row per verifier function: whether it compiles and its accuracy on its constraint's kept cases, where a
--- crash, a timeout or a non-boolean value counts as a wrong answer (AutoIF step 3).
+-- crash, a timeout or a non-boolean value counts as a wrong answer (AutoIF step 3). n_forbidden counts the cases on
+-- which it tried something the sandbox forbids or ran out of memory, on any case, kept or not.
 with samples as (select * from verifier_samples),
 
 matrix as (select * from verifier_matrix),
@@ -28,7 +29,10 @@ per_function as (
 ),
 
 compiled as (
-    select func_id, bool_or(status not in ('syntax', 'forbidden')) as compiles
+    select
+        func_id,
+        bool_or(status not in ('syntax', 'forbidden')) as compiles,
+        count(*) filter (where status in ('forbidden', 'memory')) as n_forbidden
     from matrix
     group by func_id
 ),
@@ -42,6 +46,7 @@ final as (
         s.llm_key,
         s.simulated,
         coalesce(c.compiles, false) as compiles,
+        coalesce(c.n_forbidden, 0) as n_forbidden,
         coalesce(p.n_cases, 0) as n_cases,
         coalesce(p.n_correct, 0) as n_correct,
         coalesce(p.n_non_bool, 0) as n_non_bool,

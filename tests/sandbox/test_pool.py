@@ -130,6 +130,14 @@ def test_only_real_bools_are_verdicts(sandbox):
     assert as_verdict(Outcome("timeout", None, "slow")) == Outcome("timeout", None, "slow")
 
 
+def test_an_object_claiming_to_be_a_bool_is_no_verdict(sandbox):
+    # its __class__ property says bool, so isinstance(value, bool) holds: only type() tells the truth
+    fake = "Fake = type('Fake', (), {'__class__': property(lambda s: bool), '__bool__': lambda s: True})\n"
+    alone, in_a_list = (Job(fake + f"def f():\n    return {value}\n", "f", ()) for value in ("Fake()", "[Fake()]"))
+    for outcome in (*sandbox.run([alone], expect_bool=True), *sandbox.run([alone, in_a_list])):
+        assert outcome.status == "error" and "not plain data" in outcome.message, outcome
+
+
 def test_return_values_become_plain_data(sandbox):
     source = ("from collections import Counter, OrderedDict\nimport re\n"
               "def f():\n"

@@ -20,6 +20,9 @@ STRINGS = "def evaluate(response):\n    return str(len(response.split()) >= 3)\n
 CRASH = "def evaluate(response):\n    return 1 / 0 > 0\n"
 HANG = "def evaluate(response):\n    while True:\n        pass\n"
 ATTACK = "import os\n\ndef evaluate(response):\n    return os.system('true') == 0\n"
+# right on every case but one, where it tries a forbidden import: accuracy 0.8 would keep it
+SNEAKY = ("def evaluate(response):\n    if response == 'x y z':\n        import os\n"
+          "    return len(response.split()) >= 3\n")
 SQL_STAGES = ["case_agreement", "function_accuracy", "constraints_verified", "verifiers_kept"]
 
 
@@ -67,7 +70,7 @@ def filtered(sandbox):
                 ("x y z", True)]
     only_false = [("short", False), ("two words", False), ("one", False), ("no", False)]
     funcs = {"correct": CORRECT, "always_false": ALWAYS_FALSE, "strings": STRINGS, "crash": CRASH, "hang": HANG,
-             "attack": ATTACK}
+             "attack": ATTACK, "sneaky": SNEAKY}
     samples = _samples("c1", funcs) + _samples("c2", {"always_false": ALWAYS_FALSE, "f2": ALWAYS_FALSE,
                                                       "f3": ALWAYS_FALSE, "correct": CORRECT})
     cases = _cases("c1", labelled) + _cases("c2", only_false)
@@ -80,11 +83,11 @@ def filtered(sandbox):
 
 def test_the_matrix_has_one_row_per_function_and_case_of_the_same_constraint(filtered):
     matrix, _ = filtered
-    assert len(matrix) == 6 * 5 + 4 * 4
+    assert len(matrix) == 7 * 5 + 4 * 4
     assert len({(r["func_id"], r["case_id"]) for r in matrix}) == len(matrix)
     statuses = {r["func_id"].split("-")[1]: r["status"] for r in matrix if r["constraint_id"] == "c1"}
     assert statuses == {"correct": "ok", "always_false": "ok", "strings": "ok", "crash": "error", "hang": "timeout",
-                        "attack": statuses["attack"]}
+                        "attack": statuses["attack"], "sneaky": "forbidden"}  # on its last case
     assert statuses["attack"] in ("forbidden", "syntax")
 
 
@@ -105,7 +108,17 @@ def test_only_real_booleans_count_and_failures_are_wrong_answers(filtered):
     kept = {r[0] for r in con.execute("select id from verifiers_kept").fetchall()}
     assert kept == {"c1-correct"}
     reasons = dict(con.execute("select id, reason from verifiers_kept__all where reason is not null").fetchall())
-    assert reasons["c1-attack"] == "does_not_compile" and reasons["c1-always_false"] == "low_accuracy"
+    assert reasons["c1-attack"] in ("forbidden_attempt", "does_not_compile")
+    assert reasons["c1-always_false"] == "low_accuracy"
+
+
+def test_one_forbidden_outcome_disqualifies_a_verifier_whatever_its_accuracy(filtered):
+    _, con = filtered
+    accuracy, forbidden = con.execute("select accuracy, n_forbidden from function_accuracy "
+                                      "where id = 'c1-sneaky'").fetchone()
+    assert accuracy >= 0.8 and forbidden == 1
+    assert con.execute("select reason from verifiers_kept__all where id = 'c1-sneaky'").fetchone()[0] == \
+        "forbidden_attempt"
 
 
 def test_a_constraint_whose_kept_cases_are_all_false_is_dropped_although_always_false_scores_one(filtered):

@@ -70,7 +70,7 @@ def test_filter_quality_is_reported_for_steps_3_5_7_and_8(quick_run):
 def test_rejected_rows_keep_their_reasons(quick_run):
     _, run_dir = quick_run
     reasons = dict(table(run_dir, "select reason, count(*) from verifiers_kept__rejected group by reason"))
-    assert set(reasons) <= {"constraint_dropped", "does_not_compile", "low_accuracy"} and reasons
+    assert set(reasons) <= {"constraint_dropped", "forbidden_attempt", "does_not_compile", "low_accuracy"} and reasons
     assert table(run_dir, "select count(*) from verifier_samples__rejected where reason = 'parse_error' "
                           "and detail = ''") == [(0,)]
 
