@@ -157,7 +157,8 @@ class _Closure:
                 self.add_module_file(target)
 
     def add_data_file(self, literal: str, module_dir: Path) -> None:
-        if "\n" in literal or len(literal) > 300 or "." not in Path(literal).name:
+        # a folder and a file name ("prompts/judge.txt"): a bare name ("__init__.py") is rarely a file the code reads
+        if "\n" in literal or len(literal) > 300 or "/" not in literal or "." not in Path(literal).name:
             return
         for base in (self.root, module_dir):
             candidate = base / literal
