@@ -73,7 +73,7 @@ def funnel_table(summary: dict) -> str:
     rows = []
     for name, s in summary["stages"].items():
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(s["rejected"].items(), key=lambda x: -x[1])[:4])
-        rows.append((name, str(s["rows_in"]), str(s["rows_out"]), reasons or "-", "yes" if s["reused"] else "",
+        rows.append((name, str(s["rows_in"]), str(s["rows_out"]), reasons or "-", reuse_cell(s),
                      f"{s['seconds']:.2f}"))
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     widths[3] = min(widths[3], 60)
@@ -91,7 +91,20 @@ def funnel_table(summary: dict) -> str:
              line(header), line(["-" * w for w in widths]), *(line(r) for r in rows),
              f"llm: {llm['calls']} calls, {llm['cache_hits']} cached, {llm['failures']} failed, "
              f"${llm['cost_usd']:.4f}   sandbox: {sb['executions']} executions, {sb['timeouts']} timeouts"]
+    if llm.get("retried_failures"):
+        lines.append(f"healed: {llm['healed']} of {llm['retried_failures']} requests that had failed before")
+    if any(s.get("failed_calls") for s in summary["stages"].values()):
+        lines.append("incomplete stages (model requests failed): rerun the same command to retry only those")
     return "\n".join(lines)
+
+
+def reuse_cell(stage: dict) -> str:
+    """'yes' for a reused stage; for a computed one, what it left failed or healed (the rerun's business)."""
+    if stage["reused"]:
+        return "yes"
+    notes = [f"{stage[k]} {word}" for k, word in (("failed_calls", "failed"), ("healed_calls", "healed"))
+             if stage.get(k)]
+    return ", ".join(notes)
 
 
 def plot_funnel(stages: dict, path: Path, title: str) -> None:

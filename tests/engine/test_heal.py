@@ -9,6 +9,7 @@ import os
 import signal
 import time
 
+from engine.report import funnel_table
 from engine.runner import run
 from engine.testing.fake_openai import serve_in_process, serve_in_thread, stats
 from tests.conftest import table
@@ -67,6 +68,8 @@ def test_a_rerun_after_an_outage_sends_only_the_failed_requests_and_ends_as_a_cl
     assert not echoed["reused"] and echoed["retried_calls"] == failed == echoed["healed_calls"]
     assert second["llm"]["healed"] == failed and "failed_calls" not in second["stages"]["echo_summary"]
     assert final_tables(tmp_path / "second") == final_tables(tmp_path / "ref")
+    assert f"{failed} failed" in funnel_table(first) and "rerun the same command" in funnel_table(first)
+    assert f"healed: {failed} of {failed}" in funnel_table(second)
 
     with serve_in_thread() as idle:  # healed: a third run reuses everything and sends nothing
         third = run({**cfg, "llm": {**cfg["llm"], "base_url": idle.base_url}}, tmp_path / "second")
