@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.report import LLM_KEYS, SANDBOX_KEYS
+from engine.report import LLM_KEYS, SANDBOX_KEYS, reuse_cell
 from engine.view.html import Html, definitions, funnel_svg, join, link, table, tag, text_of
 from engine.view.queries import account, count, finished_stages, models_per_role, tables
 from engine.view.runs import Run, RunBusy, read_only
@@ -55,11 +55,12 @@ def funnel_section(site: Site, run: Run, stages: dict, counts: dict) -> Html:
         by_reason = [f"{reason} {n:,}" for reason, n in sorted(s["rejected"].items(), key=lambda x: -x[1])]
         if f"{name}__rejected" in counts:
             by_reason = [link(site.url("/table", run, name=name) + "#rejected", r) for r in by_reason]
+        computed = ", ".join(filter(None, ("computed", reuse_cell(s))))  # with the requests it left failed or healed
         rows.append((site.table_link(run, name) if name in counts else name, f"{s['rows_in']:,}", f"{s['rows_out']:,}",
-                     join(by_reason, ", "), "reused" if s.get("reused") else "computed",
+                     join(by_reason, ", "), "reused" if s.get("reused") else computed,
                      f"{s['seconds']:.2f}" if "seconds" in s else "", s.get("errors") or ""))
     return tag("<h2>Funnel</h2>{}{}", funnel_svg(stages, lambda n: site.url("/table", run, name=n)),
-               table(("stage", "rows in", "rows out", "rejected by reason", "", "seconds", "errors"), rows))
+               table(("stage", "rows in", "rows out", "rejected by reason", "reused", "seconds", "errors"), rows))
 
 
 def models_section(models: list | None, run: Run) -> Html:
