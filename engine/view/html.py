@@ -10,7 +10,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-FOLD_CHARS = 160  # longer texts are folded behind their first line
+FOLD_CHARS = 160  # longer texts are folded behind their opening
+OPENING_CHARS = 60  # short enough that a folded cell stays one or two lines in a narrow column
 SHOW_CHARS = 20_000  # and cut there even unfolded: a page is for reading, the table is in run.duckdb
 
 
@@ -58,7 +59,7 @@ def cell(value: Any) -> Html:
     text = text_of(value)
     if len(text) <= FOLD_CHARS and "\n" not in text:
         return esc(text)
-    opening = text.split("\n", 1)[0][:FOLD_CHARS]
+    opening = text.split("\n", 1)[0][:OPENING_CHARS]
     cut = f"\n… ({len(text) - SHOW_CHARS:,} more characters)" if len(text) > SHOW_CHARS else ""
     return tag('<details><summary>{}…</summary><pre>{}{}</pre></details>', opening, text[:SHOW_CHARS], cut)
 
@@ -113,10 +114,11 @@ main{padding:16px 24px;max-width:1400px}
 h2{font-size:16px;margin:22px 0 8px}h3{font-size:14px;margin:16px 0 6px}
 a{color:#1f5fbf;text-decoration:none}a:hover{text-decoration:underline}
 table{border-collapse:collapse;background:#fff;margin:4px 0 12px;font-size:13px}
-th,td{border:1px solid #dde2e8;padding:3px 8px;text-align:left;vertical-align:top;max-width:560px}
+th,td{border:1px solid #dde2e8;padding:3px 8px;text-align:left;vertical-align:top;max-width:420px;
+overflow-wrap:break-word}
 th{background:#eef1f5;font-weight:600;white-space:nowrap}
 td pre{white-space:pre-wrap;margin:4px 0;font-size:12px}
-details summary{cursor:pointer;color:#333}
+details summary{cursor:pointer;color:#333}td details{min-width:240px}
 .null{color:#999;font-style:italic}
 .banner{padding:8px 12px;border-radius:4px;margin:8px 0;background:#fff4d6;border:1px solid #e8c95a}
 .error{background:#fde8e8;border-color:#e39b9b;white-space:pre-wrap;font-family:monospace}

@@ -12,6 +12,8 @@ from engine.view.runs import Run
 PREVIEW_FIELDS = 5
 PREVIEW_CHARS = 90
 NOT_PREVIEWED = ("id", "parent_ids", "simulated")
+FOLD_IDS = 2  # a longer list of ids is folded
+KEY_CHARS = 12
 
 
 class NotFound(Exception):
@@ -68,11 +70,15 @@ def status_badge(status: str) -> Html:
 
 
 def value_cell(site: Site, run: Run, column: str, value: Any) -> Html:
-    """Ids (a row's own, its parents', and `*_id` / `*_ids` references) link to the row's story; everything else is
-    escaped and folded when long."""
+    """Ids (a row's own, its parents', and `*_id` / `*_ids` references) link to the row's story, response keys are
+    shortened, everything else is escaped and folded when long."""
     if column == "id" or column.endswith("_id"):
         return site.row_link(run, value) if isinstance(value, str) else cell(value)
     if column == "parent_ids" or column.endswith("_ids"):
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return join((site.row_link(run, v) for v in value), " ")
+            links = join((site.row_link(run, v) for v in value), " ")
+            return links if len(value) <= FOLD_IDS else tag("<details><summary>{} ids</summary>{}</details>",
+                                                            len(value), links)
+    if column.endswith("_key") and isinstance(value, str) and len(value) > KEY_CHARS:
+        return tag('<span title="{}">{}…</span>', value, value[:KEY_CHARS])  # a hash: its opening tells keys apart
     return cell(value)
