@@ -8,7 +8,7 @@ from engine.view.queries import account, count, finished_stages, models_per_role
 from engine.view.runs import Run, RunBusy, read_only
 from engine.view.site import Site, status_badge
 
-LIVE_REFRESH_S = 3
+LIVE_REFRESH_S = 5  # each refresh makes the run wait a moment if it wants the file then
 SUMMARY_KEYS = ("experiment", "status", "error", "stages", "llm", "sandbox", "seconds", "loops")
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from engine.graph import resolve_path
 from engine.ledger_journal import JOURNAL
@@ -91,11 +93,9 @@ class Run:
             configured = self.config().get("cache_dir")
             if not isinstance(configured, str):
                 return None
-            from omegaconf import OmegaConf
-
             try:
                 resolved = OmegaConf.to_container(OmegaConf.create({"c": configured}), resolve=True)["c"]
-            except Exception:  # an interpolation the viewer cannot resolve: no replies, the calls still show
+            except OmegaConfBaseException:  # one the viewer cannot resolve: no replies, the calls still show
                 return None
             cache_dir = resolve_path(str(resolved))
         path = cache_dir / "llm_responses.sqlite"
