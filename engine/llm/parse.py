@@ -3,10 +3,19 @@
 Models wrap JSON in code fences, put prose around it, or stop halfway; these helpers find the value anyway
 when it is there, and otherwise return an error fit to show a person or to send back to the model
 (`complete_json(..., reask=True)` does that once per failed reply).
+
+The shapes real replies come in, seen on SmolLM2-135M-Instruct and larger chat models, each read by one helper
+every stage shares: `<think>` blocks before the answer (`strip_think`), an opening line that only introduces it
+("Sure! Here is the instruction:", `strip_preamble`), markdown bold around labels and words (`unbold`), numbered
+or bulleted lists (`list_items`), a labelled line ("REWRITE: ...", `labelled`), remarks after the answer ("Note:
+...", `strip_commentary`), fences with or without a language (`fenced_blocks`), and Python literals for JSON
+(True/False/None, single quotes: `extract_json`). `answer_text` applies the ones that never remove an answer.
+Recorded replies: tests/data/real_replies/.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import re
@@ -24,22 +33,93 @@ if TYPE_CHECKING:
 Model = TypeVar("Model", bound=BaseModel)
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+# an unclosed block runs to the end (a reply cut while reasoning); a lone closing tag ends a block the chat
+# template opened in the prompt
+_THINK = re.compile(r"<think>.*?(?:</think>|\Z)|\A.*?</think>", re.DOTALL | re.IGNORECASE)
+# a line that only introduces the answer: an acknowledgement, or a "here is ..." ending in a colon
+_PREAMBLE = re.compile(
+    r"\A\s*(?:(?:sure|certainly|of course|okay|ok|absolutely|great|alright)\b[^\n]{0,15}?[!.,:]?[ \t]*(?:\n|\Z)"
+    r"|(?:(?:sure|certainly|of course|okay|ok|absolutely|great|alright)\b[,!.]?\s*)?"
+    r"(?:here(?:'s| is| are)|below is|i(?:'d| would) be happy to|i can help)\b[^\n]*?:[ \t]*(?:\n|\Z))",
+    re.IGNORECASE,
+)
+_BOLD = re.compile(r"(\*\*|__)(.+?)\1", re.DOTALL)
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*\u2022+]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)])[ \t]+(.*\S)[ \t]*$", re.MULTILINE)
+# a paragraph after the answer that talks about it rather than being it
+_COMMENTARY = re.compile(
+    r"\n\s*\n\s*\(?(?:note|explanation|this (?:rewrite|answer|response|version|function|code|instruction)|"
+    r"in this (?:rewrite|answer|response|version)|i hope|let me know|feel free|hope this)\b.*\Z",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def strip_think(text: str) -> str:
+    """The reply without its `<think>...</think>` reasoning."""
+    return _THINK.sub("", text).strip()
+
+
+def strip_preamble(text: str) -> str:
+    """The reply without opening lines that only introduce the answer ("Sure!", "Here is the rewrite:")."""
+    while (m := _PREAMBLE.match(text)) and text[m.end():].strip():
+        text = text[m.end():]
+    return text.strip()
+
+
+def unbold(text: str) -> str:
+    """Markdown bold (`**x**`, `__x__`) removed, keeping the words."""
+    return _BOLD.sub(r"\2", text)
+
+
+def strip_commentary(text: str) -> str:
+    """The reply without trailing paragraphs that comment on the answer ("Note: ...", "This rewrite ...")."""
+    return _COMMENTARY.sub("", text).strip()
+
+
+def answer_text(text: str) -> str:
+    """The answer part of a reply: no reasoning block, no introducing line, no bold markers."""
+    return unbold(strip_preamble(strip_think(text)))
+
+
+def list_items(text: str) -> list[str]:
+    """The items of the reply's numbered or bulleted lines (`1.`, `2)`, `-`, `*`, `a.`), markers removed."""
+    return [m.group(1).strip() for m in _LIST_ITEM.finditer(unbold(text))]
+
+
+def labelled(text: str, label: str) -> str | None:
+    """What follows the last `LABEL:` in a reply (any case, markdown around it, after a preamble on the same
+    line), fences removed; None when the label is missing or nothing follows it."""
+    pattern = re.compile(rf"(?:^|(?<=\s))[>*_#]*{re.escape(label)}[*_]*\s*:[*_]*[ \t]*", re.IGNORECASE | re.MULTILINE)
+    found = list(pattern.finditer(strip_think(text)))
+    if not found:
+        return None
+    rest = strip_think(text)[found[-1].end():].strip()
+    blocks = fenced_blocks(rest)
+    if blocks and rest.startswith("```"):
+        rest = blocks[0][1].strip()
+    return rest or None
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language tag, body) of every fenced block; the tag is "" for a bare fence; an unclosed fence (a cut
+    reply) runs to the end."""
+    return [(tag.lower(), body) for tag, body in _FENCE.findall(text)]
 
 
 def _balanced_end(text: str, start: int) -> int | None:
-    """Index just past the bracket closing the one at `start`, skipping brackets inside strings."""
-    depth, in_string, escaped = 0, False, False
+    """Index just past the bracket closing the one at `start`, skipping brackets inside strings (double-quoted,
+    or single-quoted as in a Python literal)."""
+    depth, quote, escaped = 0, "", False  # quote: the open string's quote character ('' outside strings)
     for i in range(start, len(text)):
         char = text[i]
-        if in_string:
+        if quote:
             if escaped:
                 escaped = False
             elif char == "\\":
                 escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
         elif char in "{[":
             depth += 1
         elif char in "}]":
@@ -49,16 +129,33 @@ def _balanced_end(text: str, start: int) -> int | None:
     return None
 
 
+def _loads(text: str) -> Any:
+    """JSON, or the same value written as a Python literal (True/False/None, single quotes), as small models
+    often write it; raises ValueError for anything else."""
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise err from None
+        if not isinstance(value, (dict, list)):
+            raise err from None
+        return value
+
+
 def extract_json(text: str) -> tuple[Any, str | None]:
     """The first JSON object or array in a reply: a fenced block, the whole reply, or the first balanced
-    {...} / [...] amid prose. Returns (value, None) or (None, what was wrong)."""
+    {...} / [...] amid prose; `<think>` blocks are skipped and Python literals accepted.
+    Returns (value, None) or (None, what was wrong)."""
+    text = strip_think(text)
     for _language, body in _FENCE.findall(text):
         try:
-            return json.loads(body), None
+            return _loads(body), None
         except ValueError:
             continue
     try:
-        return json.loads(text), None
+        return _loads(text), None
     except ValueError:
         pass
     first_error = None
@@ -71,7 +168,7 @@ def extract_json(text: str) -> tuple[Any, str | None]:
             )
             continue
         try:
-            return json.loads(text[match.start() : end]), None
+            return _loads(text[match.start() : end]), None
         except ValueError as err:
             first_error = first_error or f"invalid JSON starting at character {match.start()}: {err}"
     return None, first_error or "no JSON object or array in the reply"

@@ -27,13 +27,14 @@ final as (
         p.train_compliance,
         p.train_cross_entropy,
         p.train_unanswered,
+        p.train_ce_missing,
         p.train_ce_source,
         h.heldout_n,
         h.heldout_accuracy,
         h.heldout_compliance,
         h.heldout_cross_entropy,
         coalesce(h.picked_as, []) as picked_as,
-        row_number() over (order by p.train_accuracy desc, p.train_cross_entropy, p.id) as train_rank
+        row_number() over (order by p.train_accuracy desc, p.train_cross_entropy nulls last, p.id) as train_rank
     from pool as p
     left join heldout_per_prompt as h on h.prompt_id = p.id
 )

@@ -34,11 +34,13 @@ class Params(BaseModel):
 
 
 def select_results(pool: list[dict], strategy: str, k: int, rng) -> list[tuple[dict, dict]]:
-    """(prompt row, result) pairs to show: k at random, or the k/2 best and k/2 worst by cross-entropy."""
+    """(prompt row, result) pairs to show: k at random, or the k/2 best and k/2 worst by cross-entropy (results
+    without one, when the evaluator gave no logprobs, rank by correctness: right ones first)."""
     results = [(p, r) for p in pool for r in p["train_results"]]
     if strategy == "random":
         return rng.sample(results, min(k, len(results)))
-    ranked = sorted(results, key=lambda pr: (pr[1]["cross_entropy"], pr[0]["id"], pr[1]["item_id"]))
+    ranked = sorted(results, key=lambda pr: (pr[1]["cross_entropy"] is None, pr[1]["cross_entropy"] or 0.0,
+                                             pr[1]["letter"] != pr[1]["answer"], pr[0]["id"], pr[1]["item_id"]))
     low = ranked[: k // 2]
     high = ranked[len(low):][-(k - len(low)):]
     return low + high
@@ -48,7 +50,8 @@ def _render_original(shown: list[tuple[dict, dict]], items: dict[str, dict], t: 
     examples = "\n\n".join(
         t["example"].format(prompt=json.dumps(p["prompt"], ensure_ascii=False),
                             question=items[r["item_id"]]["question"], answer=r["answer"],
-                            model_answer=r["letter"] or "(no letter)", cross_entropy=f"{r['cross_entropy']:.3f}")
+                            model_answer=r["letter"] or "(no letter)",
+                            cross_entropy="unavailable" if r["cross_entropy"] is None else f"{r['cross_entropy']:.3f}")
         for p, r in shown)
     return t["meta"].format(examples=examples)
 

@@ -73,6 +73,9 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     sources = dict(con.execute(
         "select source, count(*) from (select train_ce_source as source from prompts_ranked union all "
         "select heldout_ce_source from heldout_scored) where source is not null group by 1").fetchall())
+    # answers whose cross-entropy is unknown: no logprobs from the evaluator, or the letter not found in them
+    missing = con.execute("select coalesce(sum(train_ce_missing), 0) from prompts_ranked").fetchone()[0] + \
+        con.execute("select coalesce(sum(heldout_ce_missing), 0) from heldout_scored").fetchone()[0]
     points = training_curve(heldout)
     plot_curve(points, run_dir / "plots" / "training_curve.png")
     section = {
@@ -89,9 +92,17 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
         "epochs_run": max(p["epoch"] for p in points),
         "prompts_scored": con.execute("select count(*) from prompts_ranked").fetchone()[0],
         "cross_entropy_from": {str(k): v for k, v in sources.items()},
+        "cross_entropy_missing": int(missing),
         "curve": points,
     }
     if any("sampled" in str(source) for source in sources):
-        section["note"] = ("the evaluator gave no logprobs for some answers: their cross-entropy comes from "
-                           "sampled answers (evaluator.fallback_samples per item)")
+        section["note"] = ("logprobs: false: the cross-entropy comes from sampled answers "
+                           "(evaluator.fallback_samples per item)")
+    if any("no_logprobs" in str(source) for source in sources):
+        section["cross_entropy_note"] = ("cross-entropy unavailable: the evaluator's backend returned no logprobs "
+                                         "(transformers serve ignores them); prompts rank by accuracy alone, or set "
+                                         "prompt_opt.evaluator.logprobs=false to estimate it from sampled answers")
+    elif missing:
+        section["cross_entropy_note"] = (f"{int(missing)} answers had no cross-entropy: their letter was not a "
+                                         "token of the reply's logprobs; they are left out of the means")
     return {"prompt_opt": section}

@@ -155,7 +155,10 @@ def evaluate(messages: list[dict[str, str]], rng: random.Random, settings: dict[
         flat = _normalised({x: p ** 0.6 for x, p in q.items()})
         word = text.split()[0]
         first = _first_token(word, {x: 0.08 * p for x, p in flat.items()}, {word: 0.9})
-    rest = [TokenLogprob(t, -0.05, {t: -0.05}) for t in text.split()[1:]]
+    # a sentence naming the letter ("The answer is B.") carries q at the letter's token, as a real model's does
+    rest = [_first_token(t, {x: 0.96 * p for x, p in q.items()}, {} if t == letter else {t: 0.03 * q[letter]})
+            if style == "sentence" and t.strip(" ().,:") == letter else TokenLogprob(t, -0.05, {t: -0.05})
+            for t in text.split()[1:]]
     truth = {"style": style, "letter": None if style in ("no_letter", "confused") else letter,
              "p_correct": round(q[correct], 4), "features": f}
     return SimReply(text, truth=truth, logprobs=[first, *rest])
