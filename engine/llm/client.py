@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from engine.llm.cache import ResponseCache, cache_key
+from engine.llm.cache import LEASE_STALE_S, ResponseCache, cache_key, lease_owner
 from engine.llm.config import LLMConfig
 from engine.llm.ledger import OUTCOME_UNKNOWN, LedgerRow, cost_usd
 from engine.llm.limits import SharedRateLimit, SharedSlots
@@ -60,6 +60,7 @@ class Backend(Protocol):
 
 
 NOT_IN_KEY = ("task", "truncation")  # a ledger tag, and what the LLM layer does with a cut reply
+LEASE_POLL_S = 0.2  # how often a request another process is sending is looked for in the cache
 
 
 def outcome(request: Request, response: Response) -> Response:
@@ -154,10 +155,8 @@ class LLM:
         retrying = self._failed_before(list(to_send)) if to_send else set()
         try:
             async with self.backend.session():
-                sent = await self._gather(
-                    [self._send(resolved[i], key, in_flight, bar, key in retrying) for key, i in to_send.items()]
-                )
-            answers = dict(zip(to_send, sent, strict=True))
+                answers = await self._send_once(resolved, to_send, in_flight, bar, retrying)
+            sent = list(answers.values())
             for i, (request, key) in enumerate(zip(resolved, keys, strict=True)):
                 if responses[i] is not None:
                     continue
@@ -171,9 +170,60 @@ class LLM:
         self._check_failure_rate(len(to_send), sum(1 for r in sent if r.reason == TRANSIENT) if to_send else 0)
         return [outcome(request, r) for request, r in zip(resolved, responses, strict=True)]  # type: ignore[arg-type]
 
+    async def _send_once(self, resolved: list[Request], to_send: dict[str, int], in_flight: asyncio.Semaphore,
+                         bar: tqdm, retrying: set[str]) -> dict[str, Response]:
+        """Send each request not in the cache, once across the processes sharing the cache: a request another
+        live process has claimed is awaited from the cache instead (and sent here if that process dies)."""
+        claim = getattr(self._cache, "claim", None)
+        if claim is None or self.cfg.cache != "readwrite" or not to_send:
+            sent = await self._gather([self._send(resolved[i], k, in_flight, bar, k in retrying)
+                                       for k, i in to_send.items()])
+            return dict(zip(to_send, sent, strict=True))
+        owner = lease_owner(self)
+        beat = asyncio.ensure_future(self._heartbeat(owner))
+        tasks: dict[str, asyncio.Future] = {}
+        answers: dict[str, Response] = {}
+        try:
+            awaited = list(to_send)
+            while True:
+                mine = claim(awaited, owner)
+                # looked up after claiming: a sender stores its answer before it lets go of the claim, so a key
+                # claimed here is either answered already (another process just finished it) or still to send
+                for key, (response, truth) in self._cache.get_many(awaited).items():
+                    answers[key] = dataclasses.replace(response, cached=True, key=key)
+                    request = resolved[to_send[key]]
+                    self._record(request, key, answers[key], attempt=0, cache_hit=True, latency_s=0.0)
+                    self._record_truth(request, key, truth)
+                    bar.update()
+                self._cache.release([k for k in mine if k in answers], owner)
+                for key in (k for k in awaited if k in mine and k not in answers):
+                    tasks[key] = asyncio.ensure_future(
+                        self._send_claimed(resolved[to_send[key]], key, owner, in_flight, bar, key in retrying))
+                awaited = [k for k in awaited if k not in answers and k not in tasks]
+                if not awaited:
+                    break
+                await asyncio.sleep(LEASE_POLL_S)  # another process is sending these: wait for its answers
+            sent = await self._gather(list(tasks.values()))
+        finally:
+            beat.cancel()
+        answers.update(zip(tasks, sent, strict=True))
+        return {k: answers[k] for k in to_send}
+
+    async def _send_claimed(self, request: Request, key: str, owner: str, in_flight: asyncio.Semaphore, bar: tqdm,
+                            retrying: bool) -> Response:
+        try:
+            return await self._send(request, key, in_flight, bar, retrying)
+        finally:
+            self._cache.release([key], owner)
+
+    async def _heartbeat(self, owner: str) -> None:
+        while True:
+            self._cache.heartbeat(owner)
+            await asyncio.sleep(LEASE_STALE_S / 4)
+
     async def _gather(self, sends: list) -> list[Response]:
         """Run the sends; when one finds the endpoint down, cancel the rest (each recorded as cancelled)."""
-        tasks = [asyncio.ensure_future(s) for s in sends]
+        tasks = [asyncio.ensure_future(s) for s in sends]  # coroutines, or tasks already running
         try:
             return await asyncio.gather(*tasks)
         except EndpointDown:
