@@ -83,6 +83,7 @@ def check_texts(texts: list[str], principle: Principle, ctx: Context, project_ro
                         task="principle_examples.judge", temperature=0.0, max_tokens=200) for text in texts]
     verdicts = []
     for response in ctx.llm(principle.checker.role).complete(requests, desc="judge"):
-        passed, observed = _judge_reply(response.text) if response.ok else (None, f"{response.reason}: {response.error}")
+        failed = (None, f"{response.reason}: {response.error}")
+        passed, observed = _judge_reply(response.text) if response.ok else failed
         verdicts.append(Verdict(passed, observed, response.key))
     return verdicts
