@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
+from stages.autoif.replies import instruction_line
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: str
     max_tokens: int = Field(ge=16)
-
-
-def instruction_of(reply: str) -> str:
-    """The instruction sentence in a reply: its first non-empty line, without an 'Instruction:' label or quotes."""
-    line = next((x for x in reply.splitlines() if x.strip()), "")
-    line = re.sub(r"^\s*(?:\*\*)?instruction(?:\*\*)?\s*:\s*", "", line, flags=re.IGNORECASE)
-    return line.strip().strip('"').strip()
 
 
 def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list:
@@ -36,6 +28,6 @@ def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) 
         if not response.ok:
             out.append(Rejected({**row, "text": None}, response.reason, response.error))
             continue
-        text = instruction_of(response.text)
+        text = instruction_line(response.text)
         out.append({**row, "text": text} if text else Rejected({**row, "text": text}, "empty_reply", response.text))
     return out

@@ -109,6 +109,10 @@ class Template:
     check: Callable[[str, Params], bool]
     render: Callable[[list[str], Params, bool, random.Random], str]  # sentences, params, comply, rng -> text
     perturb: Callable[[Params, random.Random], Params] | None = None  # subtly wrong params; None: no such slip
+    # the template a model's shared misreading turns this one into ("fewer than" read as "at most"), and a text on
+    # the boundary between them: it breaks this template and follows the misreading
+    misread_as: str | None = None
+    boundary: Callable[[list[str], Params, random.Random], str] | None = None
 
 
 def _num(n: int, rng: random.Random, low: int = 1) -> int:
@@ -251,6 +255,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda t, p: len([w for w in t.split() if w.isupper()]) < p["n"],
         lambda s, p, ok, rng: " ".join(_caps(s, rng.randint(0, p["n"] - 1) if ok else p["n"] + rng.randint(0, 2))),
         _perturb_n(),
+        misread_as="capital_words_at_most",
+        boundary=lambda s, p, rng: " ".join(_caps(s, p["n"])),
     ),
     Template(
         "no_comma",
@@ -278,6 +284,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda s, p, ok, rng: fit_words(s, rng.randint(max(3, p["n"] // 3), p["n"] - 1) if ok
                                         else p["n"] + rng.randint(0, 40)),
         _perturb_n(low=5),
+        misread_as="words_at_most",
+        boundary=lambda s, p, rng: fit_words(s, p["n"]),
     ),
     Template(
         "words_between",
@@ -298,6 +306,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda t, p: len(sentences(t)) < p["n"],
         lambda s, p, ok, rng: " ".join((s * 20)[: rng.randint(1, p["n"] - 1) if ok else p["n"] + rng.randint(0, 3)]),
         _perturb_n(low=2),
+        misread_as="sentences_at_most",
+        boundary=lambda s, p, rng: " ".join((s * 20)[: p["n"]]),
     ),
     Template(
         "sentences_min",
@@ -353,6 +363,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda s, p, ok, rng: " ".join(_with_word(s * 3, p["w1"], rng.randint(0, p["n"] - 1) if ok
                                                   else p["n"] + rng.randint(0, 2), rng)),
         _perturb_n(),
+        misread_as="word_count_at_most",
+        boundary=lambda s, p, rng: " ".join(_with_word(s * 3, p["w1"], p["n"], rng)),
     ),
     Template(
         "forbidden_words",
@@ -386,6 +398,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda s, p, ok, rng: _letter_text(s, p["letter"], rng.randint(0, p["n"] - 1) if ok
                                            else p["n"] + rng.randint(0, 2)),
         _perturb_n(),
+        misread_as="letter_at_most",
+        boundary=lambda s, p, rng: _letter_text(s, p["letter"], p["n"]),
     ),
     Template(
         "placeholders",
@@ -418,6 +432,8 @@ TEMPLATES: tuple[Template, ...] = (
         lambda t, p: len(re.findall(r"^\s*\* ", t, flags=re.MULTILINE)) == p["n"],
         lambda s, p, ok, rng: _lines(p["n"] if ok else _other_count(p["n"], rng), s, "* "),
         _perturb_n(low=1),
+        misread_as="bullets_min",
+        boundary=lambda s, p, rng: _lines(p["n"] + 1, s, "* "),
     ),
     Template(
         "highlights_min",
@@ -491,6 +507,73 @@ TEMPLATES: tuple[Template, ...] = (
         lambda s, p, ok, rng: f'"{" ".join(s)}"' if ok else " ".join(s),
     ),
 )
+# The readings a shared misconception gives the templates above (misread_as): constraints in their own right too.
+SIBLINGS: tuple[Template, ...] = (
+    Template(
+        "words_at_most",
+        ("Answer with at most {n} words.", "Your response should contain no more than {n} words."),
+        "def evaluate(response):\n    return len(response.split()) <= {n}\n",
+        lambda rng: {"n": rng.choice(range(20, 400, 10))},
+        lambda t, p: len(t.split()) <= p["n"],
+        lambda s, p, ok, rng: fit_words(s, rng.randint(max(3, p["n"] // 3), p["n"]) if ok
+                                        else p["n"] + rng.randint(1, 40)),
+        _perturb_n(low=5),
+    ),
+    Template(
+        "capital_words_at_most",
+        ("Use at most {n} words written entirely in capital letters.",),
+        "def evaluate(response):\n    capitals = [w for w in response.split() if w.isupper()]\n"
+        "    return len(capitals) <= {n}\n",
+        lambda rng: {"n": rng.randint(2, 12)},
+        lambda t, p: len([w for w in t.split() if w.isupper()]) <= p["n"],
+        lambda s, p, ok, rng: " ".join(_caps(s, rng.randint(0, p["n"]) if ok else p["n"] + rng.randint(1, 2))),
+        _perturb_n(),
+    ),
+    Template(
+        "sentences_at_most",
+        ("Your response should contain at most {n} sentences.", "Answer in no more than {n} sentences."),
+        "import re\n\ndef evaluate(response):\n    parts = [s for s in re.split(r'[.!?]+', response) if s.strip()]\n"
+        "    return len(parts) <= {n}\n",
+        lambda rng: {"n": rng.randint(2, 15)},
+        lambda t, p: len(sentences(t)) <= p["n"],
+        lambda s, p, ok, rng: " ".join((s * 20)[: rng.randint(1, p["n"]) if ok else p["n"] + rng.randint(1, 3)]),
+        _perturb_n(low=2),
+    ),
+    Template(
+        "word_count_at_most",
+        ('In your response, the word "{w1}" should appear at most {n} times.',
+         'Use the word "{w1}" no more than {n} times.'),
+        "import re\n\ndef evaluate(response):\n    found = re.findall(r'\\b{w1}\\b', response.lower())\n"
+        "    return len(found) <= {n}\n",
+        lambda rng: {"w1": rng.choice(KEYWORDS), "n": rng.randint(2, 6)},
+        lambda t, p: _count_word(t, p["w1"]) <= p["n"],
+        lambda s, p, ok, rng: " ".join(_with_word(s * 3, p["w1"], rng.randint(0, p["n"]) if ok
+                                                  else p["n"] + rng.randint(1, 2), rng)),
+        _perturb_n(),
+    ),
+    Template(
+        "letter_at_most",
+        ('In your response, the letter "{letter}" should appear at most {n} times.',),
+        "def evaluate(response):\n    return response.lower().count('{letter}') <= {n}\n",
+        lambda rng: {"letter": rng.choice(RARE_LETTERS), "n": rng.randint(2, 8)},
+        lambda t, p: t.lower().count(p["letter"]) <= p["n"],
+        lambda s, p, ok, rng: _letter_text(s, p["letter"], rng.randint(0, p["n"]) if ok
+                                           else p["n"] + rng.randint(1, 2)),
+        _perturb_n(),
+    ),
+    Template(
+        "bullets_min",
+        ("Your answer must contain at least {n} bullet points. Use the markdown bullet points such as: * Point 1.",),
+        "import re\n\ndef evaluate(response):\n"
+        "    bullets = re.findall(r'^\\s*\\* ', response, flags=re.MULTILINE)\n"
+        "    return len(bullets) >= {n}\n",
+        lambda rng: {"n": rng.randint(2, 8)},
+        lambda t, p: len(re.findall(r"^\s*\* ", t, flags=re.MULTILINE)) >= p["n"],
+        lambda s, p, ok, rng: _lines(p["n"] + rng.randint(0, 2) if ok else rng.randint(1, p["n"] - 1), s, "* "),
+        _perturb_n(low=1),
+    ),
+)
+TEMPLATES = TEMPLATES + SIBLINGS
 BY_NAME = {t.name: t for t in TEMPLATES}
 
 # Constraints a function of the text alone cannot check: the augment prompt asks the model to avoid them, and the

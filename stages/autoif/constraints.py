@@ -1,10 +1,11 @@
 """One row per distinct constraint: seeds and augmented lines without exact or near duplicates (AutoIF step 1).
 
 Exact duplicates share a normalised text (case, whitespace and end punctuation ignored). Near duplicates have the
-same parameters (numbers and quoted words) and a fuzzy similarity (rapidfuzz token-sort ratio, 0-100) of at least
-`near_duplicate_threshold`: "Answer with at least 300 words" and "...350 words" are similar text but different
-constraints, so only texts stating the same parameters can be near duplicates. Seeds come first, so a line
-repeating a seed is the one dropped.
+same parameters (numbers, quoted words, and the polarity and comparison words around them) and a fuzzy similarity
+(rapidfuzz token-sort ratio, 0-100) of at least `near_duplicate_threshold`: "Answer with at least 300 words" and
+"...350 words" are similar text but different constraints, and so are "at least 80 words" and "at most 80 words"
+(ratio 91), so only texts stating the same parameters the same way can be near duplicates. Seeds come first, so a
+line repeating a seed is the one dropped.
 """
 
 from __future__ import annotations
@@ -26,9 +27,27 @@ def normalised(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower()).strip().rstrip(".!").strip()
 
 
+# Words that turn a constraint into its opposite or move its bound, each mapped to what it means, so that wordings
+# of the same meaning ("fewer than" / "less than") still meet and opposite ones ("at least" / "at most") never do.
+_POLARITY = {
+    "at least": ">=", "no fewer than": ">=", "no less than": ">=", "minimum of": ">=", "or more": ">=",
+    "at most": "<=", "no more than": "<=", "maximum of": "<=", "up to": "<=", "or fewer": "<=", "or less": "<=",
+    "fewer than": "<", "less than": "<", "under": "<", "below": "<",
+    "more than": ">", "over": ">", "above": ">", "exceed": ">", "exceeds": ">", "greater than": ">",
+    "exactly": "==", "only": "only", "between": "between",
+    "must": "must", "should": "must", "need to": "must", "have to": "must", "required": "must",
+    "may": "may", "can": "may", "optional": "may", "allowed": "may",
+    "no": "not", "not": "not", "never": "not", "don't": "not", "do not": "not", "without": "not", "avoid": "not",
+    "nor": "not", "none": "not",
+}
+_PARAMETER = re.compile(r"\d+|\"[^\"]*\"|'[^']*'|\b(?:" + "|".join(
+    re.escape(w) for w in sorted(_POLARITY, key=len, reverse=True)) + r")\b")
+
+
 def parameters(text: str) -> tuple[str, ...]:
-    """The numbers and quoted strings a constraint states: what makes two similar texts different constraints."""
-    return tuple(re.findall(r"\d+|\"[^\"]*\"|'[^']*'", text.lower()))
+    """The numbers, quoted strings and polarity words a constraint states, in order: what makes two similar
+    texts different constraints."""
+    return tuple(_POLARITY.get(found, found) for found in _PARAMETER.findall(text.lower()))
 
 
 def constraints(seed_constraints: list[dict], constraints_augmented: list[dict], params: Params) -> list:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
-
-# "1. ", "12) ", "- ", "* " in front of a line: list markup, not part of the constraint
-_LIST_MARK = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+")
+from stages.autoif.replies import is_preamble, without_list_marker, without_think
 
 
 class Params(BaseModel):
@@ -34,9 +30,10 @@ class Params(BaseModel):
 
 
 def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
-    """The constraint a reply line states, and why it is not one (None when it is)."""
-    text = _LIST_MARK.sub("", line).strip()
-    if text.endswith(":"):
+    """The constraint a reply line states, without list markup ("**12.** ", "12) ", "- ") or emphasis around it,
+    and why it is not one (None when it is)."""
+    text = without_list_marker(line)
+    if is_preamble(text):
         return text, "preamble"
     if len(text) < params.min_chars:
         return text, "too_short"
@@ -58,7 +55,7 @@ def constraints_augmented(seed_constraints: list[dict], params: Params, ctx: Con
         if not response.ok:
             out.append(Rejected({**base, "text": None, "line": None}, response.reason, response.error))
             continue
-        lines = response.text.splitlines()
+        lines = without_think(response.text).splitlines()
         for number, line in enumerate(lines):
             if not line.strip():
                 continue

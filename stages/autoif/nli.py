@@ -4,7 +4,6 @@ the role's sequence-classification model (backend hf, e.g. an mDeBERTa XNLI chec
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +12,7 @@ from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
+from stages.autoif.replies import nli_label
 
 LABELS = ("entailment", "neutral", "contradiction")
 
@@ -22,14 +22,6 @@ class Params(BaseModel):
     method: Literal["llm", "classify"]
     prompt: str
     max_tokens: int = Field(ge=1)
-
-
-def label_of(reply: str) -> str | None:
-    """The first NLI label word in a reply ('Contradiction.', 'The relationship is: entailment'), or None."""
-    found = re.search(r"\b(entailment|entails|neutral|contradiction|contradicts)\b", reply.lower())
-    if found is None:
-        return None
-    return {"entails": "entailment", "contradicts": "contradiction"}.get(found.group(1), found.group(1))
 
 
 def classified_label(probabilities: dict[str, float]) -> str | None:
@@ -55,7 +47,7 @@ def nli(back_translations: list[dict], constraints_verified: list[dict], params:
         row = {**row, **model_fields(response)}
         if not response.ok:
             out.append(Rejected(row, response.reason, response.error))
-        elif (label := label_of(response.text)) is None:
+        elif (label := nli_label(response.text)) is None:
             out.append(Rejected(row, "no_label", response.text[:300]))
         else:
             out.append({**row, "label": label})

@@ -1,5 +1,5 @@
 """One row per (constraint, user query): `queries_per_instruction` queries of suitable length, sampled for each
-aligned constraint with a seed of its own, joined with it by the respond prompt (AutoIF step 6)."""
+aligned and probed constraint with a seed of its own, joined with it by the respond prompt (AutoIF step 6)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def length_problem(query: object, params: Params) -> str | None:
     return None
 
 
-def queries(constraints_aligned: list[dict], user_queries: list[dict], params: Params, ctx: Context) -> list:
+def queries(constraints_probed: list[dict], user_queries: list[dict], params: Params, ctx: Context) -> list:
     out: list = []
     eligible = []
     for q in user_queries:
@@ -47,7 +47,7 @@ def queries(constraints_aligned: list[dict], user_queries: list[dict], params: P
             eligible.append(q)
         else:
             out.append(Rejected({"query_id": q["id"], "query": q.get("query"), "parent_ids": [q["id"]]}, problem))
-    for constraint in constraints_aligned:
+    for constraint in constraints_probed:
         # a seed per constraint: adding or removing one constraint does not change the queries of the others
         rng = random.Random(f"{ctx.seed}:{constraint['id']}")
         for q in rng.sample(eligible, min(params.queries_per_instruction, len(eligible))):

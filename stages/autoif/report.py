@@ -6,8 +6,12 @@ For each filter: `bad_removed` = share of bad items it removed, `good_kept` = sh
   step 3 cross_validate (functions): good = the verifier the teacher meant as correct;
   step 3 cross_validate (constraints): good = a constraint the catalogue knows how to check;
   step 5 nli (constraints): good = checkable, and every verifier that survived step 3 is correct;
+  step 5b probes (constraints): the same good, among the aligned constraints;
   step 7 verify (responses): good = the response really follows its constraint;
   step 8 score (responses): good = an on-topic answer (not a generic, poor one).
+`exported` is the precision of the exported rows (share truly compliant) and the share of truly compliant
+responses they keep, overall and on the constraints of each kind of sim error (constraint_kinds): independent
+slips only, a shared misreading, a generic check for an uncheckable line; and the share of right DPO pairs.
 """
 
 from __future__ import annotations
@@ -68,6 +72,50 @@ def function_quality(con, truths) -> tuple[list[Item], dict[str, bool]]:
     return items, correct
 
 
+def constraint_kinds(con, truths) -> dict[str, str]:
+    """constraint id -> the sim's correlated error on it: "shared_misreading" (most samples of its verifiers and
+    their cases share one wrong reading), "generic" (uncheckable, given a check any real answer passes) or
+    "independent" (only independent slips)."""
+    kinds: dict[str, str] = {}
+    for constraint_id, key, _ in _all(con, "verifier_samples", "constraint_id, llm_key"):
+        truth = truths.get(key) or {}
+        if truth.get("shared_misreading"):
+            kinds[constraint_id] = "shared_misreading"
+        elif truth.get("kind") == "generic":
+            kinds[constraint_id] = "generic"
+        else:
+            kinds.setdefault(constraint_id, "independent")
+    return kinds
+
+
+def exported_quality(con, truths, kinds: dict[str, str]) -> dict:
+    """Precision of the exported SFT rows (share that truly follow their constraint) and how many truly compliant
+    responses they keep, overall and per kind of constraint; DPO pairs whose chosen response is truly compliant
+    and whose rejected one is not."""
+    generated = [(cid, truths.get(key, {}).get("compliant")) for cid, key in
+                 _rows(con, "select constraint_id, llm_key from responses")]
+    exported = [(cid, truths.get(key, {}).get("compliant")) for cid, key in
+                _rows(con, "select constraint_id, llm_key from responses_scored")]
+
+    def figures(keep) -> dict:
+        mine = [ok for cid, ok in exported if keep(cid) and ok is not None]
+        compliant = sum(bool(ok) for cid, ok in generated if keep(cid) and ok is not None)
+        return {"n_exported": len(mine), "precision": round(sum(mine) / len(mine), 4) if mine else None,
+                "compliant_exported": sum(mine),
+                "compliant_kept": round(sum(mine) / compliant, 4) if compliant else None}
+
+    out = {"all": figures(lambda cid: True)}
+    for kind in ("independent", "shared_misreading", "generic"):
+        out[kind] = figures(lambda cid, kind=kind: kinds.get(cid) == kind)
+    compliant_of = {rid: truths.get(key, {}).get("compliant") for rid, key in
+                    _rows(con, "select response_id, llm_key from response_checks")}
+    pairs = _rows(con, "select json_extract_string(lineage, '$.response_id'), "
+                       "json_extract_string(lineage, '$.rejected_response_id') from exports where kind = 'dpo'")
+    right = [bool(compliant_of.get(c)) and compliant_of.get(r) is False for c, r in pairs]
+    out["dpo"] = {"n_pairs": len(right), "right": round(sum(right) / len(right), 4) if right else None}
+    return out
+
+
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     truths = _truths(con)
     if not truths:
@@ -92,10 +140,15 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     good_answer = {key: truths.get(key, {}).get("quality") == "good" for key, _, _ in scored}
     score_items = [(good_answer[key], kept) for key, _, kept in scored]
 
+    kinds = constraint_kinds(con, truths)
+    probed = {r[0] for r in _rows(con, "select id from constraints_probed")}
+    # good: checkable, and every surviving verifier correct (a misread one is not)
+    sound = {c: checkable[c] and all(survivors.get(c, [False])) for c in verified}
     filter_quality = {
         "cross_validate_functions": quality(function_items),
         "cross_validate_constraints": quality([(checkable[c], c in verified) for c in checkable]),
-        "nli": quality([(checkable[c] and all(survivors.get(c, [False])), c in aligned) for c in verified]),
+        "nli": quality([(sound[c], c in aligned) for c in verified]),
+        "probes": quality([(sound[c], c in probed) for c in aligned]),
         "verify": quality(verify_items),
         "score": quality(score_items),
     }
@@ -107,7 +160,8 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
         "score_threshold": {f">= {t}": quality([(good_answer[key], score is not None and score >= t)
                                                 for key, score, _ in scored]) for t in (6, 7, 8, 9)},
     }
-    plot(filter_quality, run_dir / "plots" / "filter_quality.png")
+    filter_quality["exported"] = exported_quality(con, truths, kinds)
+    plot({k: q for k, q in filter_quality.items() if k != "exported"}, run_dir / "plots" / "filter_quality.png")
     return {"filter_quality": filter_quality, "threshold_curves": curves}
 
 

@@ -1,17 +1,35 @@
 """One row per response: how many of its constraint's surviving verifiers pass it in the sandbox (AutoIF step 7).
-pass_rate = passes / functions; a crash, a timeout or a non-boolean value is a failure."""
+pass_rate = passes / functions; a crash, a timeout or a non-boolean value is a failure. Also runs on boundary
+probes (stage probe_checks), whose text is their `response`."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import TypedDict
 
 from engine.context import Context
 from engine.rows import Rejected
 from engine.sandbox import Job
 
 
-def response_checks(responses: list[dict], verifiers_kept: list[dict], ctx: Context) -> list:
+class CheckedResponse(TypedDict):
+    """The columns every checked row has (it keeps its response row's others too)."""
+
+    constraint_id: str
+    response: str
+    response_id: str
+    parent_ids: list[str]
+    n_functions: int
+    n_pass: int
+    n_failed: int
+    pass_rate: float
+    verifier_ids: list[str]
+    outcomes: str
+
+
+def response_checks(responses: list[dict], verifiers_kept: list[dict],
+                    ctx: Context) -> list[CheckedResponse | Rejected]:
     verifiers: dict[str, list[dict]] = defaultdict(list)
     for v in verifiers_kept:
         verifiers[v["constraint_id"]].append(v)

@@ -1,9 +1,9 @@
-"""One row per verified response the judge scores high enough (AutoIF step 8): an analysis, then a 0-10 score,
-kept when `score >= score_threshold` (or `>`, the original code's choice: `score_comparison`)."""
+"""One row per verified response the judge scores high enough (AutoIF step 8): an analysis, then a 0-10 score on
+the line the prompt asks for ("Score: N", read by stages.autoif.replies.score_line), kept when
+`score >= score_threshold` (or `>`, the original code's choice: `score_comparison`)."""
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,11 +12,7 @@ from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
 from stages.autoif.prompting import render, user
-
-_NUMBER = r"(\d+(?:\.\d+)?)"
-# most specific first: "Score: 9", "**Score:** 9", "score = 9/10"; then a bare "9/10" or "9 out of 10"
-_SCORE_PATTERNS = (re.compile(r"score\W{0,4}\s*(?:is|of|=|:)?\s*\**\s*" + _NUMBER, re.IGNORECASE),
-                   re.compile(_NUMBER + r"\s*(?:/|out of)\s*10\b", re.IGNORECASE))
+from stages.autoif.replies import score_line
 
 
 class Params(BaseModel):
@@ -25,16 +21,6 @@ class Params(BaseModel):
     score_threshold: float = Field(ge=0, le=10)
     score_comparison: Literal[">=", ">"]
     max_tokens: int = Field(ge=8)
-
-
-def parse_score(reply: str) -> float | None:
-    """The judge's score: the last match of the most specific pattern that matches, if it lies in 0..10."""
-    for pattern in _SCORE_PATTERNS:
-        found = pattern.findall(reply)
-        if found:
-            score = float(found[-1])
-            return score if 0 <= score <= 10 else None
-    return None
 
 
 def meets(score: float, params: Params) -> bool:
@@ -51,7 +37,7 @@ def responses_scored(responses_verified: list[dict], params: Params, ctx: Contex
         if not reply.ok:
             out.append(Rejected({**row, "score": None, "judgement": None}, reply.reason, reply.error))
             continue
-        score = parse_score(reply.text)
+        score = score_line(reply.text)
         row = {**row, "score": score, "judgement": reply.text}
         if score is None:
             out.append(Rejected(row, "no_score", reply.text[-300:]))

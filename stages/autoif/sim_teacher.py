@@ -1,9 +1,11 @@
 """The simulated teacher for AutoIF: answers the prompts in stages/autoif/prompts/ by reading their text, as a model
 would, using the constraint catalogue (catalogue.py) as its knowledge. It writes new constraints (with copies,
 paraphrases and uncheckable ones), correct and subtly wrong verifiers with test cases, faithful and drifting
-back-translations, NLI labels, compliant and non-compliant responses of good or poor quality, and calibrated
-judge scores. Error rates come from `sim.autoif` in conf/llm/sim.yaml (DEFAULTS when absent); the hidden truth
-of each reply goes to table sim_truth for the report, never to the stages.
+back-translations, NLI labels, compliant and non-compliant responses of good or poor quality, calibrated judge
+scores and boundary probes. Its errors are independent slips and correlated ones: a shared misreading of a
+constraint that most samples of its verifiers and their cases follow, and generic checks for uncheckable lines
+(`shared_misreading`, GENERIC_CHECK). Error rates come from `sim.autoif` in conf/llm/sim.yaml (DEFAULTS when
+absent); the hidden truth of each reply goes to table sim_truth for the report, never to the stages.
 """
 
 from __future__ import annotations
@@ -34,7 +36,19 @@ DEFAULTS: dict[str, float] = {
     # responses and judge
     "response_noncompliance_rate": 0.3, "response_poor_rate": 0.2, "response_empty_rate": 0.01,
     "judge_noise": 1.0, "judge_missing_score_rate": 0.03,
+    # correlated errors: one model's shared misreading of a constraint ("fewer than 80" as <= 80), followed by most
+    # of its samples and their cases; uncheckable lines given a generic check that accepts any real answer
+    "shared_misreading_rate": 0.4, "misreading_share": 0.9, "case_boundary_rate": 0.5,
+    "unverifiable_generic_rate": 0.6, "nli_sibling_entailment_rate": 0.85, "response_near_miss_rate": 0.5,
+    # boundary probes (a separate prompt that sees only the instruction)
+    "probe_shares_misreading": 0.25, "probe_mislabel_rate": 0.03, "probe_count_slip_rate": 0.1,
+    # real-model reply shapes: code instead of the requested JSON, chatty back-translations, verbose NLI labels
+    "verifier_code_reply_rate": 0.15, "verifier_no_cases_rate": 0.03, "think_rate": 0.05,
+    "back_translation_chatty_rate": 0.2, "nli_verbose_rate": 0.2,
 }
+
+# the check a model writes for a line no function can check: any real answer passes it
+GENERIC_CHECK = "def evaluate(response):\n    return len(response.split()) >= 3\n"
 
 
 def _rate(settings: dict[str, Any], key: str) -> float:
@@ -152,30 +166,95 @@ def _output_value(label: bool, rng: random.Random, settings: dict[str, Any]) -> 
     return label
 
 
+def _constraint_draw(kind: str, constraint: str) -> float:
+    """A draw fixed per constraint (not per request): what every sample of the same model shares."""
+    return random.Random(f"{kind}:{constraint}").random()
+
+
+def shared_misreading(constraint: str, template: cat.Template, settings: dict[str, Any]) -> bool:
+    return template.misread_as is not None and \
+        _constraint_draw("misread", constraint) < _rate(settings, "shared_misreading_rate")
+
+
+def _instruction(messages: list[dict[str, str]]) -> str:
+    """The instruction of the first user turn: a re-ask's follow-up turns repeat none of it."""
+    first = next((m["content"] for m in messages if m.get("role") == "user"), "")
+    return m.group(1).strip() if (m := re.search(r"^Instruction: (.*)$", first, re.MULTILINE)) else ""
+
+
 def verifier(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    prompt = _user(messages)
-    constraint = m.group(1).strip() if (m := re.search(r"^Instruction: (.*)$", prompt, re.MULTILINE)) else ""
+    constraint = _instruction(messages)
     known = cat.parse_constraint(constraint)
-    if known is None:  # the model cannot check it, but writes a plausible-looking proxy check anyway
+    misread = False
+    if known is None and _constraint_draw("generic", constraint) < _rate(settings, "unverifiable_generic_rate"):
+        template, params, kind = None, {}, "generic"
+    elif known is None:  # the model cannot check it, but writes a plausible-looking proxy check anyway
         template = rng.choice(cat.TEMPLATES)
         params, kind = template.draw(rng), "proxy"
     else:
         template, params = known
-        kind = _function_kind(template, rng, settings)
-    func = _function_source(kind, template, params, rng)
+        misread = shared_misreading(constraint, template, settings)
+        if misread and rng.random() < _rate(settings, "misreading_share"):
+            template, kind = cat.BY_NAME[template.misread_as], "misread"
+        else:
+            kind = _function_kind(template, rng, settings)
+    func = GENERIC_CHECK if kind == "generic" else _function_source(kind, template, params, rng)
+    cases, truth_cases = _cases(kind, template, params, known, rng, settings)
+    truth = {"template": known[0].name if known else None, "kind": kind, "shared_misreading": misread,
+             "labels_correct": truth_cases}
+    if len(messages) > 1:  # a re-ask: the model now sends the JSON alone
+        return SimReply(json.dumps({"func": func, "cases": cases}), truth={**truth, "form": "reasked"})
+    form, text = _shape_verifier(func, cases, rng, settings)
+    return SimReply(_maybe_think(text, rng, settings), truth={**truth, "form": form})
+
+
+def _cases(kind: str, template: cat.Template | None, params: cat.Params, known: tuple | None, rng: random.Random,
+           settings: dict[str, Any]) -> tuple[list[dict], list[bool | None]]:
+    """Test cases as the sample's writer reads the constraint (`template`), with a case on the boundary of the
+    constraint's misreading at times, labelled by that reading too."""
     one_sided = rng.random() < _rate(settings, "cases_one_sided_rate")
     cases, truth_cases = [], []
     for _ in range(rng.randint(3, 6)):
         comply = True if one_sided else rng.random() < 0.5
-        text = _case_text(template, params, comply, rng)
-        label = comply if known is not None else rng.random() < 0.5
+        if kind == "generic":
+            text = " ".join(cat.prose(rng.sample(cat.KEYWORDS, 2), rng, 3)) if comply else rng.choice(["Ok.", ""])
+            label = comply
+        else:
+            text = _case_text(template, params, comply, rng)
+            label = comply if known is not None else rng.random() < 0.5
+        cases.append((text, label))
+    true_template = known[0] if known else None
+    if true_template is not None and true_template.boundary and rng.random() < _rate(settings, "case_boundary_rate"):
+        text = true_template.boundary(cat.prose(rng.sample(cat.KEYWORDS, 2), rng, rng.randint(3, 6)), params, rng)
+        cases.insert(rng.randint(0, len(cases)), (text, template.check(text, params)))
+    out = []
+    for text, label in cases:
         if rng.random() < _rate(settings, "case_mislabel_rate"):
             label = not label
-        cases.append({"input": text, "output": _output_value(label, rng, settings)})
+        out.append({"input": text, "output": _output_value(label, rng, settings)})
         truth_cases.append(None if known is None else label == known[0].check(text, known[1]))
-    form, text = _shape_json({"func": func, "cases": cases}, rng, settings)
-    return SimReply(text, truth={"template": known[0].name if known else None, "kind": kind, "form": form,
-                                 "labels_correct": truth_cases})
+    return out, truth_cases
+
+
+def _shape_verifier(func: str, cases: list[dict], rng: random.Random, settings: dict[str, Any]) -> tuple[str, str]:
+    """The reply as JSON (fenced, in prose, broken or bare) or, as real models mostly do, as Python code with the
+    cases as asserts, or code alone (no cases: the stage re-asks)."""
+    draw = rng.random()
+    if draw < _rate(settings, "verifier_no_cases_rate"):
+        return "code_no_cases", f"Here is the function:\n\n```python\n{func}```\n"
+    if draw < _rate(settings, "verifier_no_cases_rate") + _rate(settings, "verifier_code_reply_rate"):
+        asserts = "".join(f"assert evaluate({c['input']!r}) == {c['output']}\n" for c in cases
+                          if isinstance(c["output"], bool))
+        if asserts:
+            return "code_asserts", f"Here is the function:\n\n```python\n{func}\n# test cases\n{asserts}```\n" \
+                                   "The asserts check both outcomes."
+    return _shape_json({"func": func, "cases": cases}, rng, settings)
+
+
+def _maybe_think(text: str, rng: random.Random, settings: dict[str, Any]) -> str:
+    if rng.random() < _rate(settings, "think_rate"):
+        return f"<think>\nLet me read the instruction carefully and decide.\n</think>\n\n{text}"
+    return text
 
 
 # ------------------------------------------------------------------------------------------------ back-translation
@@ -185,7 +264,9 @@ def back_translate(messages: list[dict[str, str]], rng: random.Random, settings:
     prompt = _user(messages)
     code = m.group(1) if (m := re.search(r"```python\n(.*?)```", prompt, re.DOTALL)) else ""
     known = cat.parse_code(code)
-    if known is None:
+    if code.strip() == GENERIC_CHECK.strip():
+        text, truth = "The response must contain at least three words.", {"template": None}
+    elif known is None:
         text, truth = "The response must follow the formatting rule the function checks.", {"template": None}
     else:
         template, params = known
@@ -196,7 +277,11 @@ def back_translate(messages: list[dict[str, str]], rng: random.Random, settings:
                 (other, other.draw(rng))
         text = cat.state(template, params, rng)
         truth = {"template": known[0].name, "faithful": faithful}
-    if rng.random() < 0.2:
+    draw = rng.random()
+    if draw < _rate(settings, "back_translation_chatty_rate"):
+        text = rng.choice([f"Sure! Here is the instruction:\n\n{text}", f"**Instruction:** {text}",
+                           f'The instruction is:\n"{text}"\n\nThe function checks exactly this.'])
+    elif draw < _rate(settings, "back_translation_chatty_rate") + 0.2:
         text = f"Instruction: {text}"
     return SimReply(text, truth=truth)
 
@@ -206,7 +291,10 @@ def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, 
     premise = m.group(1) if (m := re.search(r"^Premise: (.*)$", prompt, re.MULTILINE)) else ""
     hypothesis = m.group(1) if (m := re.search(r"^Hypothesis: (.*)$", prompt, re.MULTILINE)) else ""
     p, h = cat.parse_constraint(premise), cat.parse_constraint(hypothesis)
-    if p and h:
+    if p and h and p[1] == h[1] and (p[0].misread_as == h[0].name or h[0].misread_as == p[0].name):
+        # "fewer than 80" against "at most 80": models rarely tell them apart
+        correct = "entailment" if rng.random() < _rate(settings, "nli_sibling_entailment_rate") else "neutral"
+    elif p and h:
         correct = "entailment" if (p[0].name, p[1]) == (h[0].name, h[1]) else "contradiction"
     elif h:
         correct = "contradiction" if rng.random() < _rate(settings, "nli_unknown_contradiction_rate") else "neutral"
@@ -216,7 +304,10 @@ def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, 
     if rng.random() < _rate(settings, "nli_error_rate"):
         label = rng.choice([x for x in ("entailment", "neutral", "contradiction") if x != correct])
     text = rng.choice([label, label.capitalize() + ".", f"The relationship is: {label}"])
-    return SimReply(text, truth={"label": label, "correct": correct})
+    if rng.random() < _rate(settings, "nli_verbose_rate"):
+        text = {"entailment": "Not a contradiction: entailment.", "neutral": "Neither.",
+                "contradiction": "**Answer:** contradiction. The hypothesis is not entailed."}[label]
+    return SimReply(_maybe_think(text, rng, settings), truth={"label": label, "correct": correct})
 
 
 # ------------------------------------------------------------------------------------------------ responses
@@ -231,6 +322,8 @@ def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
     poor = rng.random() < _rate(settings, "response_poor_rate")
     sents = cat.prose(cat.topic_words(query), rng, rng.randint(4, 8), on_topic=not poor)
     text = known[0].render(sents, known[1], comply, rng) if known else " ".join(sents)
+    if known and not comply and known[0].boundary and rng.random() < _rate(settings, "response_near_miss_rate"):
+        text = known[0].boundary(sents, known[1], rng)  # a near miss: one word, sentence or item too many
     compliant = known[0].check(text, known[1]) if known else comply
     return SimReply(text, truth={"compliant": compliant, "quality": "poor" if poor else "good", "empty": False,
                                  "template": known[0].name if known else None})
@@ -253,5 +346,45 @@ def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str
     return SimReply(f"Analysis: {analysis}\n\n{line}", truth={"score": score, "relevance": round(relevance, 3)})
 
 
+# ------------------------------------------------------------------------------------------------ probes
+
+
+def probe(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
+    """Test responses for an instruction the model sees without any code: half follow it, half break it, half of
+    those at the boundary. The model shares its misreading of the constraint here only at times (asked about the
+    limit itself, it reads it right more often than when it writes code); it cannot always hit an exact count
+    (`probe_count_slip_rate`: the text follows though labelled as breaking); uncheckable lines get texts no
+    function of the text can tell apart."""
+    constraint = _instruction(messages)
+    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) short test responses", _user(messages))) else 6
+    known = cat.parse_constraint(constraint)
+    probes, truth_labels = [], []
+    # this reply shares the misreading or not, as a whole
+    shares = known is not None and shared_misreading(constraint, known[0], settings) and \
+        rng.random() < _rate(settings, "probe_shares_misreading")
+    for i in range(wanted):
+        follows = i % 2 == 0
+        sents = cat.prose(rng.sample(cat.KEYWORDS, 2), rng, rng.randint(3, 6))
+        if known is None:
+            probes.append({"input": " ".join(sents), "output": follows})
+            truth_labels.append(None)
+            continue
+        template, params = known
+        reading = cat.BY_NAME[template.misread_as] if shares else template
+        at_boundary = not follows and not shares and template.boundary is not None and (i // 2) % 2 == 1
+        if at_boundary and rng.random() < _rate(settings, "probe_count_slip_rate"):
+            text = template.render(sents, params, True, rng)
+        elif at_boundary:
+            text = template.boundary(sents, params, rng)
+        else:
+            text = reading.render(sents, params, follows, rng)
+        label = follows if rng.random() >= _rate(settings, "probe_mislabel_rate") else not follows
+        probes.append({"input": text, "output": label})
+        truth_labels.append(label == template.check(text, params))
+    form, text = _shape_json(probes, rng, settings)
+    return SimReply(text, truth={"template": known[0].name if known else None, "form": form,
+                                 "labels_correct": truth_labels})
+
+
 HANDLERS = {"augment": augment, "verifier": verifier, "back_translate": back_translate, "nli": nli,
-            "respond": respond, "judge": judge}
+            "respond": respond, "judge": judge, "probe": probe}

@@ -5,6 +5,8 @@ recomputes the filters after it."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
@@ -15,6 +17,13 @@ class Params(BaseModel):
     min_cases: int = Field(ge=1)
     func_accuracy: float = Field(ge=0, le=1)
     pass_threshold: float = Field(gt=0, le=1)
+    # step 5: keep a constraint unless a back-translation contradicts it (the original), or only when every one
+    # is entailed by it (strict)
+    nli_keep: Literal["not_contradiction", "entailment"] = "not_contradiction"
+    # boundary probes (stage probes): the share of probes on which the surviving verifiers give the probe's label,
+    # and the share of breaking probes they reject (below it: not_discriminating); 0 turns the check off
+    probe_accuracy: float = Field(default=0.0, ge=0, le=1)
+    probe_min_caught: float = Field(default=0.0, ge=0, le=1)
 
     @field_validator("min_funcs")
     @classmethod

@@ -1,17 +1,19 @@
 """One row per (constraint, sample): a verifier function and its test cases as the generator wrote them
-(AutoIF step 2, `funcs_per_constraint` samples). A reply that does not parse is a rejected row with the error."""
+(AutoIF step 2, `funcs_per_constraint` samples). A reply that does not parse is sent back once with the error
+(`reask`); one that still does not is a rejected row with the error."""
 
 from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.context import Context
 from engine.llm import Request
-from engine.llm.parse import extract_json
+from engine.llm.parse import complete_json
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
+from stages.autoif.replies import ReadAsJSON, verifier_json
 
 
 class Params(BaseModel):
@@ -19,40 +21,40 @@ class Params(BaseModel):
     prompt: str
     funcs_per_constraint: int = Field(ge=3, le=20)
     max_tokens: int = Field(ge=64)
+    reask: bool = True  # the prompt requires a format: a reply that misses it is sent back once with the error
 
 
-def parse_sample(text: str) -> tuple[str | None, list | None, str | None]:
-    """(func source, cases, None) from a reply, or (None, None, what was wrong)."""
-    value, error = extract_json(text)
-    if error is not None:
-        return None, None, error
-    if not isinstance(value, dict):
-        return None, None, f"expected a JSON object with 'func' and 'cases', found {type(value).__name__}"
-    func, cases = value.get("func"), value.get("cases")
-    if not isinstance(func, str) or "def evaluate" not in func:
-        return None, None, "'func' is missing or does not define evaluate(response)"
-    if not isinstance(cases, list) or not cases:
-        return None, None, "'cases' is missing or not a non-empty list"
-    return func, cases, None
+class VerifierReply(BaseModel):
+    """The {"func", "cases"} object the verifier prompt asks for."""
+
+    func: str
+    cases: list = Field(min_length=1)
+
+    @field_validator("func")
+    @classmethod
+    def _defines_evaluate(cls, func: str) -> str:
+        if "def evaluate" not in func:
+            raise ValueError("'func' does not define evaluate(response)")
+        return func
 
 
 def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> list:
     prompts = [render(ctx.project_root, params.prompt, constraint=row["text"]) for row in constraints]
     requests = [Request(user(prompt), task="autoif.verifier", sample_index=k, max_tokens=params.max_tokens)
                 for prompt in prompts for k in range(params.funcs_per_constraint)]
-    responses = ctx.llm("generator").complete(requests, desc="verifiers")
+    generator = ReadAsJSON(ctx.llm("generator"), verifier_json)
+    replies = complete_json(generator, requests, VerifierReply, reask=params.reask, desc="verifiers")
     out: list = []
-    for i, response in enumerate(responses):
+    for i, parsed in enumerate(replies):
         constraint = constraints[i // params.funcs_per_constraint]
+        response = parsed.response
         row = {"constraint_id": constraint["id"], "sample": i % params.funcs_per_constraint,
-               "parent_ids": [constraint["id"]], **model_fields(response)}
+               "parent_ids": [constraint["id"]], "reasked": parsed.reasked, **model_fields(response)}
         if not response.ok:
             out.append(Rejected({**row, "func": None, "cases": None}, response.reason, response.error))
-            continue
-        func, cases, error = parse_sample(response.text)
-        if error is not None:
+        elif parsed.error is not None:
             out.append(Rejected({**row, "func": None, "cases": None}, "parse_error",
-                                f"{error}; reply: {response.text[:300]}"))
-            continue
-        out.append({**row, "func": func, "cases": json.dumps(cases)})
+                                f"{parsed.error}; reply: {response.text[:300]}"))
+        else:
+            out.append({**row, "func": parsed.value.func, "cases": json.dumps(parsed.value.cases)})
     return out

@@ -9,13 +9,11 @@ from engine.rows import Rejected
 from stages.autoif import catalogue, sim_teacher
 from stages.autoif.constraints import Params as DedupParams
 from stages.autoif.constraints import constraints
-from stages.autoif.constraints_augmented import Params as AugmentParams
-from stages.autoif.constraints_augmented import constraint_line
-from stages.autoif.nli import classified_label, label_of
+from stages.autoif.nli import classified_label
+from stages.autoif.replies import verifier_reply
 from stages.autoif.responses_scored import Params as ScoreParams
-from stages.autoif.responses_scored import meets, parse_score
+from stages.autoif.responses_scored import meets
 from stages.autoif.verifier_cases import verifier_cases
-from stages.autoif.verifier_samples import parse_sample
 
 
 def _kept(out):
@@ -24,14 +22,6 @@ def _kept(out):
 
 def _rejected(out):
     return {(r.reason, r.row.get("text")) for r in out if isinstance(r, Rejected)}
-
-
-def test_augmented_lines_lose_list_markup_and_preambles_are_rejected():
-    params = AugmentParams(prompt="x", augment_calls=1, lines_per_call=5, max_tokens=512, min_chars=5, max_chars=80)
-    assert constraint_line("12. Answer with at least 40 words.", params) == ("Answer with at least 40 words.", None)
-    assert constraint_line("- Do not use commas.", params) == ("Do not use commas.", None)
-    assert constraint_line("Here are 5 new instructions:", params)[1] == "preamble"
-    assert constraint_line("Be.", params)[1] == "too_short"
 
 
 def test_dedup_drops_exact_and_near_duplicates_but_keeps_different_parameters():
@@ -50,12 +40,12 @@ def test_dedup_drops_exact_and_near_duplicates_but_keeps_different_parameters():
 
 
 def test_unparseable_verifier_replies_say_what_was_wrong():
-    assert parse_sample('{"func": "def evaluate(response): return True", "cases": [')[2].startswith("unterminated")
-    assert "expected a JSON object" in parse_sample("[1, 2]")[2]
-    assert "evaluate" in parse_sample('{"func": "x = 1", "cases": [{"input": "a", "output": true}]}')[2]
-    assert "cases" in parse_sample('{"func": "def evaluate(response): return 1", "cases": []}')[2]
-    func, cases, error = parse_sample('Sure:\n```json\n{"func": "def evaluate(r): pass", "cases": [{"input": "a", '
-                                      '"output": true}]}\n```')
+    assert "unterminated" in verifier_reply('{"func": "def evaluate(response): return True", "cases": [')[2]
+    assert "expected a JSON object" in verifier_reply("[1, 2]")[2]
+    assert "evaluate" in verifier_reply('{"func": "x = 1", "cases": [{"input": "a", "output": true}]}')[2]
+    assert "cases" in verifier_reply('{"func": "def evaluate(response): return 1", "cases": []}')[2]
+    func, cases, error = verifier_reply('Sure:\n```json\n{"func": "def evaluate(r): pass", "cases": [{"input": "a", '
+                                        '"output": true}]}\n```')
     assert error is None and func.startswith("def evaluate") and len(cases) == 1
 
 
@@ -70,26 +60,13 @@ def test_case_outputs_are_normalised_explicitly_and_non_bools_rejected():
     assert reasons[3][1] == "conflicting label"
 
 
-def test_judge_scores_parse_in_every_usual_form_and_a_missing_score_is_none():
-    assert parse_score("Analysis: fine.\nScore: 9") == 9
-    assert parse_score("Good.\n**Score: 7**") == 7
-    assert parse_score("**Score:** 8/10") == 8
-    assert parse_score("It deserves 6/10.") == 6
-    assert parse_score("I would give it 9 out of 10") == 9
-    assert parse_score("A reasonable answer overall.") is None
-    assert parse_score("Score: 42") is None
-
-
 def test_score_comparison_is_a_config_choice():
     at_least = ScoreParams(prompt="x", score_threshold=8, score_comparison=">=", max_tokens=10)
     above = ScoreParams(prompt="x", score_threshold=8, score_comparison=">", max_tokens=10)
     assert meets(8, at_least) and not meets(8, above) and meets(9, above)
 
 
-def test_nli_labels_are_read_from_verbose_replies_and_classifier_outputs():
-    assert label_of("Contradiction.") == "contradiction"
-    assert label_of("The relationship is: entailment") == "entailment"
-    assert label_of("I am not sure.") is None
+def test_nli_labels_are_read_from_classifier_outputs():
     assert classified_label({"ENTAILMENT": 0.1, "NEUTRAL": 0.2, "CONTRADICTION": 0.7}) == "contradiction"
 
 
@@ -98,7 +75,7 @@ def test_sim_teacher_reads_a_constraint_and_writes_a_checkable_verifier():
     for k in range(20):
         reply = sim_teacher.verifier([{"role": "user", "content": prompt}], random.Random(k), {})
         if reply.truth["kind"] == "correct" and reply.truth["form"] != "broken":
-            func, cases, error = parse_sample(reply.text)
+            func, cases, error = verifier_reply(reply.text)
             assert error is None and catalogue.parse_code(func)[1] == {"n": 30}
             return
     raise AssertionError("no correct verifier in 20 samples")
