@@ -11,7 +11,10 @@ import sys
 from pathlib import Path
 
 COUNTS = ("constraints", "constraints_aligned", "responses", "responses_verified", "responses_scored")
-QUALITY = ("cross_validate_functions", "nli", "verify", "score")
+QUALITY = ("cross_validate_functions", "nli", "probes", "verify", "score")
+# exported rows: precision overall and on each kind of constraint the sim errs on, and truly compliant rows kept
+EXPORTED = (("all", "precision"), ("shared_misreading", "precision"), ("generic", "precision"),
+            ("all", "compliant_exported"), ("dpo", "right"))
 
 
 def job_rows(sweep_dir: Path) -> list[dict]:
@@ -26,7 +29,9 @@ def job_rows(sweep_dir: Path) -> list[dict]:
                      "status": summary["status"],
                      **{c: summary["stages"].get(c, {}).get("rows_out") for c in COUNTS},
                      **{f"{q}.bad_removed": (quality.get(q) or {}).get("bad_removed") for q in QUALITY},
-                     **{f"{q}.good_kept": (quality.get(q) or {}).get("good_kept") for q in QUALITY}})
+                     **{f"{q}.good_kept": (quality.get(q) or {}).get("good_kept") for q in QUALITY},
+                     **{f"exported.{kind}.{figure}": ((quality.get("exported") or {}).get(kind) or {}).get(figure)
+                        for kind, figure in EXPORTED}})
     return rows
 
 
@@ -59,7 +64,7 @@ def plot(rows: list[dict], path: Path) -> None:
     for i, q in enumerate(QUALITY):
         known = [(r[f"{q}.bad_removed"], y) for y, r in enumerate(rows) if r[f"{q}.bad_removed"] is not None]
         if known:
-            right.scatter([x for x, _ in known], [y for _, y in known], label=f"{q} bad removed", marker="ox^s"[i])
+            right.scatter([x for x, _ in known], [y for _, y in known], label=f"{q} bad removed", marker="ox^sD"[i])
     right.set_xlim(0, 1.05)
     right.set_title("filter quality (share of bad items removed)")
     right.legend(fontsize=7, loc="lower left")

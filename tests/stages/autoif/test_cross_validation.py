@@ -138,3 +138,33 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
                       verifier_matrix(samples, cases, Params(), ctx), min_funcs=1)
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_cases"
+
+
+def _probe_filter(probe_accuracy: float, probe_min_caught: float) -> dict[str, str | None]:
+    """constraints_probed over hand-made probe checks: c_generic passes every probe, c_misread passes the one
+    written exactly at the limit, c_sound agrees with all."""
+    con = duckdb.connect()
+    labels = [True, False, True, False]
+    passes = {"c_generic": [True] * 4, "c_misread": [True, True, True, False], "c_sound": labels}
+    tables = {
+        "constraints_aligned": [{"id": c, "parent_ids": ["x"], "text": c, "origin": "seed", "simulated": False}
+                                for c in passes],
+        "probes": [{"id": f"{c}-p{i}", "constraint_id": c, "expected": e} for c in passes
+                   for i, e in enumerate(labels)],
+        "probe_checks": [{"response_id": f"{c}-p{i}", "pass_rate": 1.0 if ok else 0.0} for c, oks in passes.items()
+                         for i, ok in enumerate(oks)],
+        "verification_thresholds": [{"pass_threshold": 1.0, "probe_accuracy": probe_accuracy,
+                                     "probe_min_caught": probe_min_caught}],
+    }
+    for name, rows in tables.items():
+        con.register("rows", pa.Table.from_pylist(rows))
+        con.execute(f"create table {name} as select * from rows")
+        con.unregister("rows")
+    sql = Path(PROJECT_ROOT / "sql/autoif/constraints_probed.sql").read_text()
+    return dict(con.execute(f"select id, reason from ({sql}) order by id").fetchall())
+
+
+def test_probes_drop_checks_that_accept_anything_and_verifiers_that_share_a_misreading():
+    assert _probe_filter(0.8, 0.5) == {"c_generic": "not_discriminating", "c_misread": "probe_disagreement",
+                                       "c_sound": None}
+    assert _probe_filter(0.0, 0.0) == {"c_generic": None, "c_misread": None, "c_sound": None}
