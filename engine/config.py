@@ -106,7 +106,7 @@ LoopSpec.model_rebuild()
 class StoreConfig(_Strict):
     kind: Literal["local", "ducklake"] = "local"
     reuse: bool = True  # reuse finished stages from the shared stage store
-    # ducklake (engine.ducklake_store): the PostgreSQL catalog (libpq string) and the shared Parquet directory
+    # ducklake (engine.store.ducklake): the PostgreSQL catalog (libpq string) and the shared Parquet directory
     catalog: str | None = None
     data_path: str | None = None
 

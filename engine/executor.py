@@ -21,19 +21,20 @@ from __future__ import annotations
 import logging
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.calling import call_stage
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, validation_error
 from engine.context import Context, StageError
 from engine.graph import Graph, Stage, resolve_path, sha256
 from engine.ledger_journal import JournaledLedger, leftover_rows
 
 if TYPE_CHECKING:
-    from engine.runner import RunEnv
+    from engine.run_env import RunEnv
 
 log = logging.getLogger("engine")
 
@@ -82,17 +83,28 @@ def make_executor(config: RunConfig) -> LocalExecutor | RayExecutor:
     return LocalExecutor() if cfg.kind == "local" else RayExecutor(cfg)
 
 
-class LocalExecutor:
-    def call_sharded(self, stage: Stage, iteration: int | None, inputs: dict[str, list[dict]], ctx: Context,
-                     env: RunEnv) -> list:
-        from engine.runner import call_stage
+@dataclass
+class Sharded:
+    """What a sharded stage slice gave: its rows in shard order, and what shards that ran elsewhere spent (model
+    calls, simulated truth, sandbox counts), for the run to add to its own account."""
 
+    output: list
+    ledger: list[dict] = field(default_factory=list)
+    truth: list[dict] = field(default_factory=list)
+    sandbox: dict[str, int] = field(default_factory=dict)
+
+
+class LocalExecutor:
+    """Shards in the run's own process, with the run's model clients and sandbox (their account is the run's)."""
+
+    def call_sharded(self, stage: Stage, iteration: int | None, inputs: dict[str, list[dict]], ctx: Context,
+                     env: RunEnv) -> Sharded:
         name = stage.spec.shard.input
         output: list = []
         for index, chunk in enumerate(shards(inputs[name], stage.spec.shard.size)):
             ctx.rng = shard_rng(ctx.seed, stage.name, iteration, index)
             output.extend(call_stage(stage, {**inputs, name: chunk}, ctx))
-        return output
+        return Sharded(output)
 
     def close(self) -> None:
         pass
@@ -135,8 +147,6 @@ class ShardWorker:
 
     def run(self, job: ShardJob, index: int, chunk: list[dict], others: dict[str, list[dict]]) -> dict:
         from engine.llm import make_llm
-        from engine.runner import call_stage
-
         # journaled like the driver's ledger: a retry of a shard whose actor was killed returns the calls the
         # dead actor paid for too (run_dir is on the shared filesystem)
         slice_name = job.stage.name if job.iteration is None else f"{job.stage.name}.{job.iteration}"
@@ -169,6 +179,14 @@ class ShardWorker:
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None
+
+
+class ShardsFailed(StageError):
+    """A shard failed; `done` holds what all shards spent, for the run's account."""
+
+    def __init__(self, stage: str, message: str, done: Sharded):
+        super().__init__(stage, message)
+        self.done = done
 
 
 def _import_ray():
@@ -204,7 +222,7 @@ class RayExecutor:
         return self._actors
 
     def call_sharded(self, stage: Stage, iteration: int | None, inputs: dict[str, list[dict]], ctx: Context,
-                     env: RunEnv) -> list:
+                     env: RunEnv) -> Sharded:
         from ray.util import ActorPool
 
         ray = self._ray
@@ -217,20 +235,20 @@ class RayExecutor:
         pool = ActorPool(self._pool())
         results = pool.map(lambda actor, item: actor.run.remote(job_ref, item[0], item[1], others_ref),
                            list(enumerate(chunks)))
-        output: list = []
+        done = Sharded([])
         error = None
         for result in ctx.progress(results, total=len(chunks), desc=f"{stage.name} shards"):
-            env.ledger.extend(result["ledger"])
-            env.truth.extend(result["truth"])
+            done.ledger.extend(result["ledger"])
+            done.truth.extend(result["truth"])
             for k, v in result["sandbox"].items():
-                env.sandbox_totals[k] = env.sandbox_totals.get(k, 0) + v
+                done.sandbox[k] = done.sandbox.get(k, 0) + v
             if result["error"] is not None:
                 error = error or result["error"]
             elif error is None:
-                output.extend(result["output"])
-        if error is not None:
-            raise StageError(stage.name, error)
-        return output
+                done.output.extend(result["output"])
+        if error is not None:  # the shards' account is the run's all the same: paid calls stay accounted
+            raise ShardsFailed(stage.name, error, done)
+        return done
 
     def actor_pids(self) -> list[int]:
         return self._ray.get([a.pid.remote() for a in self._pool()])

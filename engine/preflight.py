@@ -19,11 +19,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from engine.compute import source_select
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, load
 from engine.config_keys import did_you_mean
 from engine.executor import check_shards, load_executor_config
 from engine.graph import Graph, Loop, build, resolve_path
-from engine.runner import role_config, source_select
+from engine.run_env import role_config
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 ENDPOINT_TIMEOUT_S = 10.0

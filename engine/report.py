@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.runner import RunEnv
+    from engine.run_env import RunEnv
 
 log = logging.getLogger("engine")
 LLM_KEYS = ("calls", "cache_hits", "retries", "failures", "prompt_tokens", "completion_tokens", "cost_usd",

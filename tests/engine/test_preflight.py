@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from engine.config import PROJECT_ROOT
 from engine.preflight import check
@@ -103,7 +104,8 @@ def engine(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
 def test_check_prints_the_graph_and_runs_nothing(tmp_path):
     res = engine("--check", "+experiment=autoif", f"hydra.run.dir={tmp_path / 'run'}", tmp_path=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert "autoif: 21 stages, config and data checked" in res.stdout
+    stages = OmegaConf.load(PROJECT_ROOT / "conf/experiment/autoif.yaml")["stages"]
+    assert f"autoif: {len(stages)} stages, config and data checked" in res.stdout
     assert "responses_scored  fn stages.autoif.responses_scored:responses_scored  <- responses_verified  [llm:judge]" \
         in res.stdout
     assert not (tmp_path / "run" / "run.duckdb").exists() and not (tmp_path / "run" / "summary.json").exists()

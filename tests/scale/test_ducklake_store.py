@@ -16,7 +16,7 @@ pytest.importorskip("psycopg", reason="store=ducklake needs psycopg (extra 'scal
 
 
 def _extensions_load() -> str | None:
-    from engine.ducklake_store import EXTENSIONS, extension_file
+    from engine.store.ducklake import EXTENSIONS, extension_file
 
     try:
         for package in EXTENSIONS.values():
@@ -78,7 +78,7 @@ def test_the_local_default_store_is_untouched_by_the_lake(run_experiment, lake, 
 
 def test_the_stage_lock_holds_across_connections_and_is_released(lake, tmp_path):
     from engine.config import StoreConfig
-    from engine.ducklake_store import DuckLakeStore
+    from engine.store.ducklake import DuckLakeStore
 
     cfg = StoreConfig(kind="ducklake", **lake)
     a, b = DuckLakeStore(cfg, tmp_path / "a"), DuckLakeStore(cfg, tmp_path / "b")
