@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.context import Context
 from engine.llm import Request
-from engine.llm.parse import extract_json, validation_error_text
+from engine.llm.parse import answer_text, extract_json, list_items, validation_error_text
 from engine.rows import Rejected
 from stages.principle_examples.failure_analysis import failures_shown, render_failures
 from stages.principle_examples.principle import Principle
@@ -37,11 +37,23 @@ def _schema(count: int) -> dict:
                                        "minItems": count, "maxItems": count}}}
 
 
-def parse_prompts(text: str, count: int) -> tuple[list[str] | None, str, str]:
-    """(prompts, "", "") or (None, reason slug, what was wrong). A bare JSON list is accepted too."""
+def template_placeholders(prompt: str) -> set[str]:
+    """The example prompts of the JSON form the generation prompt shows ("first request", ...): a reply that
+    hands them back has written nothing."""
+    start = prompt.rfind('{"prompts"')
+    value, error = extract_json(prompt[start:]) if start >= 0 else (None, "none")
+    return {p.strip().lower() for p in value.get("prompts", []) if isinstance(p, str)} if error is None else set()
+
+
+def parse_prompts(text: str, count: int, placeholders: set[str] = frozenset()) -> tuple[list[str] | None, str, str]:
+    """(prompts, "", "") or (None, reason slug, what was wrong). A bare JSON list is accepted too, and so is a
+    numbered or bulleted list of exactly `count` requests when the reply has no JSON (small models write one)."""
     value, error = extract_json(text)
     if error is not None:
-        return None, "broken_json", error
+        items = list_items(answer_text(text))
+        if len(items) != count:
+            return None, "broken_json", error
+        value = items
     try:
         prompts = PromptList.model_validate({"prompts": value} if isinstance(value, list) else value).prompts
     except ValidationError as err:
@@ -49,6 +61,8 @@ def parse_prompts(text: str, count: int) -> tuple[list[str] | None, str, str]:
     prompts = [p.strip() for p in prompts if p.strip()]
     if len(prompts) != count:
         return None, "wrong_count", f"asked for exactly {count} prompts, got {len(prompts)}"
+    if copied := [p for p in prompts if p.lower().strip(" .") in placeholders]:
+        return None, "template_placeholder", f"the reply repeats the prompt's example {copied[0]!r}"
     return prompts, "", ""
 
 
@@ -74,7 +88,7 @@ def human_prompts(failures: list[dict], failure_analysis: list[dict], params: Pa
         if not response.ok:
             out.append(Rejected(base, response.reason, response.error or ""))
             continue
-        prompts, reason, problem = parse_prompts(response.text, params.count)
+        prompts, reason, problem = parse_prompts(response.text, params.count, template_placeholders(prompt))
         if prompts is None:
             out.append(Rejected(base, reason, f"{problem}; reply: {response.text[:400]}"))
             continue

@@ -8,12 +8,17 @@ from engine.rows import Rejected
 from stages.principle_examples.principle import check_texts
 from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
 
+# the teacher answered but gave no usable rewrite: a failure of the version, not of the call
+TEACHER_FAILURES = ("no_critique", "no_rewrite", "truncated")
+
 
 def evaluate_version(version: int, library: list[dict], items: list[dict], params: TeacherParams,
                      ctx: Context) -> list[dict | Rejected]:
-    """One row per (version, item) with the rewrite, the letters it produced and whether it passed. An item
-    without a usable rewrite is a Rejected row; it still counts against the version (the pass rate's
-    denominator is every item of the split, see `versions`)."""
+    """One row per (version, item) with the rewrite, the letters it produced and whether it passed. An item the
+    teacher gave no rewrite for (no critique, no REWRITE: line, cut at max_tokens) is a failed row with its
+    `failure` reason: the version did not teach it, and the failure analysis must see it. A failed call
+    (llm_error, refused) is a Rejected row; it still counts against the version (the pass rate's denominator
+    is every item of the split, see `versions`)."""
     turns = critique_and_rewrite(items, library, params, ctx)
     written = [i for i, t in enumerate(turns) if t.rewrite is not None]
     verdicts = dict(zip(written, check_texts([turns[i].rewrite for i in written], params.principle, ctx,
@@ -23,7 +28,10 @@ def evaluate_version(version: int, library: list[dict], items: list[dict], param
         row = {"version": version, "split": item["split"], "item_id": item["id"],
                "human_prompt": item["human_prompt"], "critique": turn.critique, "rewrite": turn.rewrite,
                "letters": None, "passed": False, "critique_key": turn.critique_key, "llm_key": turn.rewrite_key,
-               "judge_key": "", "simulated": turn.simulated, "parent_ids": [item["id"]]}
+               "judge_key": "", "simulated": turn.simulated, "failure": turn.error, "parent_ids": [item["id"]]}
+        if turn.error in TEACHER_FAILURES:
+            out.append(row)
+            continue
         if turn.error:
             out.append(Rejected(row, turn.error, turn.detail))
             continue

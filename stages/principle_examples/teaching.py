@@ -4,7 +4,6 @@ examples, with the failures and their analysis added to the context)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.llm.parse import labelled, strip_commentary
 from stages.principle_examples.principle import Principle
 
 
@@ -57,19 +57,11 @@ def examples_block(library: list[dict], template: str) -> str:
                    for i, e in enumerate(ordered, start=1))
 
 
-# the label may follow a preamble on the same line ("Sure. REWRITE: ..."), with markdown around it
-_REWRITE_LABEL = re.compile(r"(?:^|(?<=\s))[>*_#]*rewrite[*_]*\s*:[*_]*[ \t]*", re.IGNORECASE | re.MULTILINE)
-_FENCED = re.compile(r"^```[^\n]*\n(.*?)\n?```\s*$", re.DOTALL)
-
-
 def extract_rewrite(reply: str) -> str | None:
-    """The text after the last `REWRITE:` label (markdown around the label allowed), unfenced; None without one."""
-    labels = list(_REWRITE_LABEL.finditer(reply))
-    if not labels:
-        return None
-    text = reply[labels[-1].end():].strip()
-    fenced = _FENCED.match(text)
-    return (fenced.group(1).strip() if fenced else text) or None
+    """The text after the last `REWRITE:` label (markdown around the label allowed, a preamble before it on the
+    same line), unfenced, without remarks after it ("Note: ..."); None without one."""
+    text = labelled(reply, "rewrite")
+    return strip_commentary(text) or None if text else None
 
 
 def critique_and_rewrite(conversations: list[dict], library: list[dict], params: TeacherParams, ctx: Context,

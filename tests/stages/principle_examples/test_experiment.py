@@ -145,7 +145,8 @@ def test_llm_judge_checker_runs_through_the_teacher(tmp_path):
     summary = run_principle(tmp_path / "run", tmp_path / "cache", "principle_examples.rounds=1",
                             "principle_examples.principle.checker.kind=llm_judge")
     assert summary["status"] == "ok", summary["error"]
-    judged = table(tmp_path / "run", "select count(*), count(*) filter (where judge_key <> '') from evaluation")
+    judged = table(tmp_path / "run", "select count(*) filter (where failure is null), "
+                                     "count(*) filter (where judge_key <> '') from evaluation")
     assert judged[0][0] > 0 and judged[0][0] == judged[0][1]
 
 

@@ -13,9 +13,10 @@ from stages.principle_examples.candidates_checked import Params as CheckParams
 from stages.principle_examples.candidates_checked import candidates_checked
 from stages.principle_examples.examples_added import Params as AddParams
 from stages.principle_examples.examples_added import examples_added
-from stages.principle_examples.human_prompts import parse_prompts
+from stages.principle_examples.human_prompts import parse_prompts, template_placeholders
 from stages.principle_examples.library import library
 from stages.principle_examples.principle import Principle
+from stages.principle_examples.teaching import extract_rewrite
 
 GOOD = ("Above all, rest. Do it daily. Aim high. Plan ahead. Try again. Ideally, sleep. Very well. "
         "Enjoy it.")
@@ -29,6 +30,28 @@ def test_prompt_lists_with_the_wrong_count_or_broken_json_are_refused_with_a_rea
     assert parse_prompts('{"prompts": ["a", "b"]}', 3)[1:] == ("wrong_count", "asked for exactly 3 prompts, got 2")
     assert parse_prompts('{"prompts": ["a", "b", "c"', 3)[1] == "broken_json"
     assert parse_prompts('{"prompts": "a, b, c"}', 3)[1] == "wrong_schema"
+
+
+def test_prompt_lists_in_real_reply_shapes_are_read():
+    assert parse_prompts("{'prompts': ['a', 'b']}", 2)[0] == ["a", "b"]  # a Python literal
+    assert parse_prompts("Sure! Here are two:\n1. Write a haiku.\n2. **Explain** tides.", 2)[0] == [
+        "Write a haiku.", "Explain tides."]
+    assert parse_prompts("- one\n- two\n- three", 2)[1] == "broken_json"  # a list of the wrong length
+
+
+def test_prompts_that_repeat_the_templates_example_are_refused():
+    prompt = (PROJECT_ROOT / "stages/principle_examples/prompts/generate.txt").read_text().format(
+        principle="p", analysis="a", count=2, failures="f")
+    placeholders = template_placeholders(prompt)
+    assert placeholders == {"first request", "second request"}
+    assert parse_prompts('{"prompts": ["first request", "Write a poem."]}', 2, placeholders)[1] == (
+        "template_placeholder")
+
+
+def test_rewrites_are_read_past_bold_labels_preambles_and_remarks():
+    assert extract_rewrite("Sure. **REWRITE:** Always rest.\n\nNote: this spells A.") == "Always rest."
+    assert extract_rewrite("REWRITE:\n```\nAim high.\n```") == "Aim high."
+    assert extract_rewrite("Here is a better answer: Aim high.") is None
 
 
 def candidate(i: int, prompt: str, rewrite: str) -> dict:
