@@ -9,7 +9,8 @@ every stage shares: `<think>` blocks before the answer (`strip_think`), an openi
 ("Sure! Here is the instruction:", `strip_preamble`), markdown bold around labels and words (`unbold`), numbered
 or bulleted lists (`list_items`), a labelled line ("REWRITE: ...", `labelled`), remarks after the answer ("Note:
 ...", `strip_commentary`), fences with or without a language (`fenced_blocks`), and Python literals for JSON
-(True/False/None, single quotes: `extract_json`). `answer_text` applies the ones that never remove an answer.
+(True/False/None, single quotes: `extract_json`), code amid prose (`code_in_prose`). `answer_text` applies the
+ones that never remove an answer.
 Recorded replies: tests/data/real_replies/.
 """
 
@@ -54,8 +55,10 @@ _COMMENTARY = re.compile(
 
 
 def strip_think(text: str) -> str:
-    """The reply without its `<think>...</think>` reasoning."""
-    return _THINK.sub("", text).strip()
+    """The reply without its `<think>...</think>` reasoning; a reply without one is returned as it is (its
+    leading indentation may be a completion's function body)."""
+    stripped = _THINK.sub("", text)
+    return stripped.strip() if stripped != text else text
 
 
 def strip_preamble(text: str) -> str:
@@ -193,9 +196,30 @@ def parse_json(text: str, model: type[Model]) -> tuple[Model | None, str | None]
         return None, f"JSON does not match the expected schema: {validation_error_text(err)}"
 
 
+_CODE_START = re.compile(r"^(?:def |async def |class |import |from \S+ import |@)")
+_CODE_GOES_ON = re.compile(
+    r"^(?:\s|$|def |async def |class |import |from \S+ import |@|assert |#|return |[A-Za-z_]\w* ?=)")
+
+
+def code_in_prose(text: str) -> str | None:
+    """Unfenced Python amid prose ("Here is the function:\ndef f(x):\n    ...\nThis returns ..."): from the first
+    line that starts a definition or an import to the last line that still reads as code (indented, blank, a
+    definition, an assert, an assignment); None when no line starts code."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _CODE_START.match(line)), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and _CODE_GOES_ON.match(lines[end]):
+        end += 1
+    return "\n".join(lines[start:end]).strip("\n") or None
+
+
 def extract_code(text: str, language: str = "python") -> tuple[str | None, str | None]:
     """Code from a reply: the first fenced block tagged `language` (or `py`), else the first untagged fenced
-    block, else the whole reply if it compiles. A fence left open by a cut reply runs to the end."""
+    block, else the whole reply if it compiles, else (Python) the code amid its prose. A fence left open by a
+    cut reply runs to the end; `<think>` blocks are skipped."""
+    text = strip_think(text)
     blocks = _FENCE.findall(text)
     aliases = {language, "py"} if language == "python" else {language}
     for wanted in (aliases, {""}):
@@ -208,7 +232,8 @@ def extract_code(text: str, language: str = "python") -> tuple[str | None, str |
         try:
             compile(text, "<reply>", "exec")
         except (SyntaxError, ValueError) as err:
-            return None, f"no fenced code block, and the reply is not Python: {err}"
+            found = code_in_prose(text)
+            return (found, None) if found else (None, f"no fenced code block, and the reply is not Python: {err}")
     return (text.strip("\n"), None) if text.strip() else (None, "the reply is empty")
 
 

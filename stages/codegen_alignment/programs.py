@@ -12,9 +12,9 @@ import hashlib
 import re
 import textwrap
 
+from engine.llm.parse import code_in_prose, fenced_blocks, strip_think
 from engine.sandbox import Job
 
-FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 # CodeT's stop sequences: where a completion that continues a function body stops being that body
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
 RUN_CASES = "codegen_alignment_run_cases"
@@ -23,11 +23,15 @@ RUN_GROUND_TRUTH = "codegen_alignment_ground_truth"
 
 
 def reply_code(reply: str) -> str:
-    """The first python (or untagged) fenced block of a reply, else the reply itself."""
-    for tag, body in FENCE.findall(reply):
-        if tag.lower() in ("python", "py", "python3", ""):
+    """The first python (or untagged) fenced block of a reply, else the code amid its prose ("Here is the
+    function:\ndef f...\nThis function..."), else the reply itself (a completion continuing the prompt's body)."""
+    reply = strip_think(reply)
+    for tag, body in fenced_blocks(reply):
+        if tag in ("python", "py", "python3", ""):
             return body
-    return reply
+    if reply.startswith((" ", "\t")):
+        return reply  # a completion continuing the prompt's function body
+    return code_in_prose(reply) or reply
 
 
 def function_program(reply: str, prompt: str, entry_point: str) -> str | None:

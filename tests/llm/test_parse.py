@@ -6,7 +6,20 @@ import pytest
 from pydantic import BaseModel
 
 from engine.llm import Request
-from engine.llm.parse import complete_json, extract_code, extract_json, parse_json
+from engine.llm.parse import (
+    answer_text,
+    code_in_prose,
+    complete_json,
+    extract_code,
+    extract_json,
+    fenced_blocks,
+    labelled,
+    list_items,
+    parse_json,
+    strip_commentary,
+    strip_preamble,
+    strip_think,
+)
 
 
 class Topic(BaseModel):
@@ -88,3 +101,62 @@ def test_failed_call_is_reported_as_such(server, make):
     server.server.plan.append("server_error")
     [parsed] = complete_json(llm, [Request([{"role": "user", "content": "x"}], task="generic.json")], Topic)
     assert parsed.value is None and parsed.error.startswith("model call failed: HTTP 500")
+
+
+# ---------------------------------------------------------------------------------- real reply shapes
+
+
+def test_think_blocks_are_removed_closed_open_or_opened_by_the_template():
+    assert strip_think("<think>A or B?</think>\nB") == "B"
+    assert strip_think("I reason here</think>B") == "B"  # the chat template opened the block
+    assert strip_think("<think>cut while reasoning") == ""
+    assert strip_think("    return x") == "    return x"  # nothing to remove: left as it is
+
+
+@pytest.mark.parametrize("reply, answer", [
+    ("Sure! Here is the instruction:\nWrite a poem.", "Write a poem."),
+    ("Sure!\nWrite a poem.", "Write a poem."),
+    ("Certainly. Here's the rewritten answer:\nAim high.", "Aim high."),
+    ("Here is a poem about the sea", "Here is a poem about the sea"),  # no colon: the answer itself
+    ("Sure!", "Sure!"),  # nothing after it: the whole reply
+])
+def test_preambles_are_removed_only_when_an_answer_follows(reply, answer):
+    assert strip_preamble(reply) == answer
+
+
+def test_answer_text_looks_through_think_preamble_and_bold():
+    assert answer_text("<think>hm</think>Sure! Here it is:\n**Answer:** B") == "Answer: B"
+
+
+def test_numbered_and_bulleted_items_lose_their_markers():
+    assert list_items("Ideas:\n1. Write a haiku.\n2) **Explain** tides.\n- Name a fish\n* Sing") == [
+        "Write a haiku.", "Explain tides.", "Name a fish", "Sing"]
+
+
+def test_a_label_is_read_past_bold_and_a_preamble_on_its_line():
+    assert labelled("Okay. **REWRITE:** Aim high.", "rewrite") == "Aim high."
+    assert labelled("Score: 3\nSCORE: 7", "score") == "7"  # the last one
+    assert labelled("no label here", "rewrite") is None and labelled("REWRITE:", "rewrite") is None
+
+
+def test_remarks_after_the_answer_are_removed():
+    assert strip_commentary("Aim high.\n\nNote: this spells A.") == "Aim high."
+    assert strip_commentary("Aim high.\n\nThis rewrite keeps the facts.") == "Aim high."
+    assert strip_commentary("Aim high.\nNote the tone.") == "Aim high.\nNote the tone."  # same paragraph
+
+
+def test_python_literals_are_read_as_json():
+    assert extract_json("{'ok': True, 'why': None, 'cases': ['a', \"b's\"]}") == (
+        {"ok": True, "why": None, "cases": ["a", "b's"]}, None)
+    assert extract_json("Result: {'a': '}'} done") == ({"a": "}"}, None)
+
+
+def test_fences_with_and_without_a_language():
+    assert fenced_blocks("```Python\nx = 1\n```\ntext\n```\ny\n```") == [("python", "x = 1\n"), ("", "y\n")]
+
+
+def test_bare_code_amid_prose_is_found():
+    reply = "Here is the function:\ndef f(x):\n    return x + 1\n\nassert f(1) == 2\nThis adds one."
+    assert code_in_prose(reply) == "def f(x):\n    return x + 1\n\nassert f(1) == 2"
+    assert extract_code(reply) == ("def f(x):\n    return x + 1\n\nassert f(1) == 2", None)
+    assert code_in_prose("No code in this reply.") is None

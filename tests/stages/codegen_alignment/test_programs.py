@@ -21,6 +21,12 @@ def test_a_whole_function_reply_replaces_the_stub_and_a_body_continues_the_promp
     assert function_program("```python\n```", PROMPT, "add") is None
 
 
+def test_an_unfenced_function_amid_prose_is_read_without_the_prose():
+    reply = ("<think>easy</think>Here is the function:\ndef add(a, b):\n    return a + b\n\n"
+             "This function returns the sum of `a` and `b`.")
+    assert function_program(reply, PROMPT, "add") == f"{PROMPT}\n\ndef add(a, b):\n    return a + b\n"
+
+
 def test_asserts_are_split_as_codet_does_and_a_completion_starts_inside_the_first():
     reply = "add(1, 2) == 3\nassert add(0, 0) == 0\n# more\nassert add(2, 2) == 4"
     assert split_asserts(reply, continues_assert=True) == ["assert add(1, 2) == 3", "assert add(0, 0) == 0",
