@@ -6,6 +6,14 @@
 
 One Outcome per Job, in order; Outcome.status is one of ok, error, timeout, memory, forbidden, syntax.
 
+Program mode runs a whole program on a stdin, as contest judges do, in the same batches and workers:
+
+        outcomes = sb.run([ProgramJob(source=program, stdin="3\n1 2 3\n", expected="6\n", time_limit_s=1.0,
+                                      memory_mb=256), ...])
+    # .status ok | wrong_answer (stdout judged by judge.py) | timeout | memory | error | forbidden | syntax;
+    # .value is the program's stdout. input(), print(), `import sys` (stdin, stdout, stderr, exit,
+    # setrecursionlimit...) are bound to the job's own text (program_io.py); the rest is the verifier policy.
+
 What holds. Language level (policy.py, guards.py, views.py): no names or attributes starting with "_", no
 frame/code/traceback attributes, no exec/eval/compile/open/globals/vars, str.format and format_map that
 cannot follow "{0.__class__}", imports only of whitelisted modules handed out as reduced read-only views
@@ -27,8 +35,10 @@ version through behaviour, and C-level crashes in CPython itself (e.g. deeply ne
 the worker, which is reported as an error and replaced.
 """
 
+from engine.sandbox.judge import normalised_output
 from engine.sandbox.matrix import cross_validate, cross_validate_groups
-from engine.sandbox.outcome import STATUSES, Job, Outcome, as_verdict
+from engine.sandbox.outcome import STATUSES, Job, Outcome, ProgramJob, as_verdict
 from engine.sandbox.pool import Sandbox
 
-__all__ = ["STATUSES", "Job", "Outcome", "Sandbox", "as_verdict", "cross_validate", "cross_validate_groups"]
+__all__ = ["STATUSES", "Job", "Outcome", "ProgramJob", "Sandbox", "as_verdict", "cross_validate",
+           "cross_validate_groups", "normalised_output"]

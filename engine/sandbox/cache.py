@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from engine.sandbox.channel import loads_plain
-from engine.sandbox.outcome import Job, Outcome
+from engine.sandbox.outcome import Job, Outcome, ProgramJob
 from engine.sqlite_wal import connect_wal
 
 # Bump when the policy, guards or value conversion change what a job returns.
@@ -22,9 +22,14 @@ CACHE_FORMAT = 1
 LOOKUP_BATCH = 500
 
 
-def outcome_key(job: Job, limits: tuple) -> str:
-    """Key of a job's outcome; `limits` holds every setting that can change it (time, memory, imports)."""
-    material = pickle.dumps((CACHE_FORMAT, job.source, job.entry, job.args, limits), protocol=4)
+def outcome_key(job: Job | ProgramJob, limits: tuple) -> str:
+    """Key of a job's outcome; `limits` holds every setting that can change it (time, memory, imports). A
+    program's expected output is not in it: outputs are judged after the cache (judge.py)."""
+    if isinstance(job, ProgramJob):
+        fields = ("program", job.source, job.stdin, job.time_limit_s, job.memory_mb)
+    else:
+        fields = (job.source, job.entry, job.args)
+    material = pickle.dumps((CACHE_FORMAT, *fields, limits), protocol=4)
     return hashlib.sha256(material).hexdigest()
 
 

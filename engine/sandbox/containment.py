@@ -61,3 +61,17 @@ def arm_cpu_limit(cpu_s: int, used_s: float) -> None:
     """Let the next job use at most cpu_s more CPU seconds (SIGXCPU ends the worker past that)."""
     soft = min(LIFETIME_CPU_S, int(used_s) + 1 + cpu_s)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, LIFETIME_CPU_S))
+
+
+def address_space_bytes() -> int:
+    """This process's address space now; read before the chroot hides /proc."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
+def limit_address_space(extra_bytes: int | None, baseline_bytes: int) -> None:
+    """Let the next program map at most `extra_bytes` beyond the worker's own baseline (a soft limit under the
+    hard one, so no privilege is needed to put it back); None lifts it to the hard limit."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    soft = hard if extra_bytes is None else min(hard, baseline_bytes + extra_bytes)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

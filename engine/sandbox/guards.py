@@ -20,6 +20,7 @@ from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
+from engine.sandbox.program_io import ProgramIO, exit_program
 from engine.sandbox.views import module_view
 
 # Objects that would let code leave the sandbox however they were reached.
@@ -84,6 +85,20 @@ class Guards:
     def new_globals(self) -> dict:
         """A fresh module namespace: jobs never see each other's globals."""
         return dict(self.globals_template)
+
+    def program_globals(self, streams: ProgramIO) -> dict:
+        """A fresh namespace for a whole program run as `__main__`: input(), print(), exit() and `import sys`
+        bound to this job's streams (program_io.py); everything else as for verifiers."""
+        names = dict(self.globals_template["__builtins__"])
+
+        def import_module(name, globals=None, locals=None, fromlist=(), level=0):
+            if type(name) is str and name == "sys" and level == 0 and type(fromlist) is not list:
+                return streams.sys
+            return self.import_module(name, globals, locals, fromlist, level)
+
+        names.update({"input": streams.input, "exit": exit_program, "quit": exit_program, "__import__": import_module})
+        return {**self.globals_template, "__builtins__": names, "__name__": "__main__",
+                "_print_": streams.print_collector}
 
     def deny(self, message: str) -> None:
         if self.violation is None:

@@ -2,7 +2,8 @@
 
 Stock RestrictedPython rejects `d[k] += 1`, `self.x += 1`, `nonlocal` and annotated assignments, all common
 in model-written verifiers. They are allowed here by rewriting them into calls of run-time guards
-(`_aug_item_`, `_aug_attr_`, see guards.py), so the write and read they do stay guarded. Everything else
+(`_aug_item_`, `_aug_attr_`, see guards.py), so the write and read they do stay guarded; the name `__name__` is
+allowed (programs test it against "__main__"). Everything else
 (no names or attributes starting with "_", no frame/code attributes, no exec/eval, no async, no
 `except*`, no `match`) stays as RestrictedPython has it.
 """
@@ -52,6 +53,12 @@ class VerifierPolicy(RestrictingNodeTransformer):
         if isinstance(node.ctx, ast.Load) and node.attr in DIRECT_ATTRIBUTES:
             return self.node_contents_visit(node)
         return super().visit_Attribute(node)
+
+    def check_name(self, node: ast.AST, name: str | None, allow_magic_methods: bool = False) -> None:
+        # `if __name__ == "__main__":` opens most programs; the name only holds the module's own label (only as a
+        # plain name: not as an import, argument or attribute)
+        if not (name == "__name__" and isinstance(node, ast.Name)):
+            super().check_name(node, name, allow_magic_methods)
 
     def visit_Nonlocal(self, node: ast.Nonlocal) -> ast.AST:
         # The names were checked where they were bound; rebinding them in a closure reaches nothing new.

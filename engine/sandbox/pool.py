@@ -4,6 +4,10 @@ A batch is split into chunks (one pipe round trip each, not one per job) that th
 each worker is reused across chunks and compiles each distinct source once. A job that kills its worker
 (timeout, crash) gets its outcome and the rest of its chunk continues on a fresh worker; a crash is
 retried once on a fresh worker (it may have been set up by an earlier job), a timeout never.
+
+Program jobs (ProgramJob) run in the same batches, their limits capped by the sandbox's; their outputs are
+cached as printed and judged against the expected output afterwards (judge.py), so one run of a program on an
+input serves every test that proposes that input.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import threading
 import weakref
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 from tqdm import tqdm
 
 from engine.sandbox.cache import OutcomeCache, outcome_key
-from engine.sandbox.outcome import Job, Outcome, as_verdict
+from engine.sandbox.judge import judged
+from engine.sandbox.outcome import Job, Outcome, ProgramJob, as_verdict
 from engine.sandbox.process import WorkerProcess, WorkerSettings
 
 DEFAULT_CONFIG_PATH = Path(__file__).parents[2] / "conf/sandbox/default.yaml"
@@ -70,6 +76,7 @@ class Sandbox:
         imports = validated_imports(default_allowed_imports() if allowed_imports is None else allowed_imports)
         self.workers = workers
         self.timeout_s = float(timeout_s)
+        self.memory_mb = memory_mb
         self.settings = WorkerSettings(memory_mb, cpu_s or math.ceil(timeout_s) + 1, imports)
         # Everything that can change a job's outcome besides the job itself.
         self.limits = (self.timeout_s, memory_mb, self.settings.cpu_s, tuple(sorted(imports)))
@@ -105,24 +112,33 @@ class Sandbox:
     def worker_pids(self) -> list[int]:
         return [worker.pid for worker in self.slots if worker is not None]
 
-    def run(self, jobs: Iterable[Job], *, expect_bool: bool = False, desc: str | None = None) -> list[Outcome]:
-        """One Outcome per Job, in order. expect_bool=True applies as_verdict: any ok value that is not
-        a real bool becomes an error "non-bool". With `desc`, a progress bar counts executed jobs."""
-        jobs = list(jobs)
-        for job in jobs:
-            if not isinstance(job, Job):
-                raise TypeError(f"Sandbox.run expects Job objects, got {type(job).__name__}")
+    def run(self, jobs: Iterable[Job | ProgramJob], *, expect_bool: bool = False,
+            desc: str | None = None) -> list[Outcome]:
+        """One Outcome per job, in order. expect_bool=True applies as_verdict to function jobs: any ok value
+        that is not a real bool becomes an error "non-bool". A ProgramJob with an expected output comes back ok
+        or wrong_answer when it ran to its end. With `desc`, a progress bar counts executed jobs."""
+        jobs = [self.capped(job) for job in jobs]
         with self.lock:
             if self.closed:
                 raise RuntimeError("Sandbox.run called after close()")
             self.desc = desc
             outcomes = self.run_cached(jobs) if self.cache is not None else self.run_uncached(jobs)
-        return [as_verdict(o) for o in outcomes] if expect_bool else outcomes
+        return [judged(o, job) if isinstance(job, ProgramJob) else as_verdict(o) if expect_bool else o
+                for job, o in zip(jobs, outcomes, strict=True)]
 
-    def run_uncached(self, jobs: list[Job]) -> list[Outcome]:
+    def capped(self, job: Job | ProgramJob) -> Job | ProgramJob:
+        """A program's limits as they apply here: the task's, never above the sandbox's own."""
+        if isinstance(job, Job):
+            return job
+        if not isinstance(job, ProgramJob):
+            raise TypeError(f"Sandbox.run expects Job or ProgramJob objects, got {type(job).__name__}")
+        return replace(job, time_limit_s=min(job.time_limit_s or self.timeout_s, self.timeout_s),
+                       memory_mb=min(job.memory_mb or self.memory_mb, self.memory_mb))
+
+    def run_uncached(self, jobs: list[Job | ProgramJob]) -> list[Outcome]:
         return [outcome for outcome, _ in self.execute(jobs)]
 
-    def run_cached(self, jobs: list[Job]) -> list[Outcome]:
+    def run_cached(self, jobs: list[Job | ProgramJob]) -> list[Outcome]:
         keys = [outcome_key(job, self.limits) for job in jobs]
         known = self.cache.get_many(list(dict.fromkeys(keys)))
         self.counts["cache_hits"] += sum(key in known for key in keys)
@@ -137,7 +153,7 @@ class Sandbox:
         known.update((key, outcome) for key, (outcome, _) in zip(first_of_key, executed, strict=True))
         return [known[key] for key in keys]
 
-    def execute(self, jobs: list[Job]) -> list[tuple[Outcome, bool]]:
+    def execute(self, jobs: list[Job | ProgramJob]) -> list[tuple[Outcome, bool]]:
         """Run jobs on the workers: (outcome, cacheable) per job, in order."""
         if not jobs:
             return []
@@ -159,7 +175,8 @@ class Sandbox:
                 self.counts[STATUS_COUNTER[outcome.status]] += 1
         return results
 
-    def drain(self, slot: int, chunks: queue.SimpleQueue, jobs: list[Job], results: list, bar: tqdm) -> None:
+    def drain(self, slot: int, chunks: queue.SimpleQueue, jobs: list[Job | ProgramJob], results: list,
+              bar: tqdm) -> None:
         """Take chunks until none are left, on this slot's worker, replacing the worker when it dies."""
         while True:
             try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.sandbox.channel import FrameReader, ProtocolError, encode_frame
-from engine.sandbox.outcome import Job, Outcome
+from engine.sandbox.outcome import Job, Outcome, ProgramJob
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Import engine.sandbox.worker without running engine/__init__.py, whatever the rest of the engine imports.
@@ -43,6 +43,20 @@ class WorkerSettings:
     memory_mb: int
     cpu_s: float
     allowed_imports: tuple[str, ...]
+
+
+def wire(job: Job | ProgramJob, timeout_s: float) -> tuple:
+    """A job as the worker reads it (see worker.py); a program's time limit is its CPU limit there too."""
+    if isinstance(job, ProgramJob):
+        return ("program", job.source, job.stdin, job_timeout(job, timeout_s), job.memory_mb)
+    return ("call", job.source, job.entry, job.args)
+
+
+def job_timeout(job: Job | ProgramJob, timeout_s: float) -> float:
+    """The wall-clock limit of one job: the batch's, or a program's own when it is lower."""
+    if isinstance(job, ProgramJob) and job.time_limit_s is not None:
+        return min(timeout_s, job.time_limit_s)
+    return timeout_s
 
 
 @dataclass(frozen=True)
@@ -116,15 +130,15 @@ class WorkerProcess:
             frames.extend(self.reader.feed(data))
         return frames, False
 
-    def execute(self, jobs: list[Job], timeout_s: float) -> tuple[list[Outcome], Failure | None]:
+    def execute(self, jobs: list[Job | ProgramJob], timeout_s: float) -> tuple[list[Outcome], Failure | None]:
         """Run a chunk; outcomes of the jobs that finished, in order, and why it stopped early if it did."""
-        if not self.send([(job.source, job.entry, job.args) for job in jobs], time.monotonic() + timeout_s):
+        if not self.send([wire(job, timeout_s) for job in jobs], time.monotonic() + timeout_s):
             return [], self.failure(0, stalled=True)
         outcomes: list[Outcome] = []
         while len(outcomes) < len(jobs):
             job_started = time.monotonic()
             try:
-                frames, ended = self.receive(job_started + timeout_s, 1)
+                frames, ended = self.receive(job_started + job_timeout(jobs[len(outcomes)], timeout_s), 1)
             except ProtocolError as e:
                 self.kill()
                 return outcomes, Failure(len(outcomes), Outcome("error", None, str(e)), retry=False)

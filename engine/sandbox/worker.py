@@ -2,7 +2,8 @@
 
 Started by pool.py through a bootstrap that imports only this package's modules (not `engine`'s
 __init__), so a worker holds RestrictedPython, the whitelisted modules and nothing else. Protocol:
-  host -> worker: a settings dict, then chunks: lists of (source, entry, args);
+  host -> worker: a settings dict, then chunks: lists of ("call", source, entry, args) or
+  ("program", source, stdin, cpu_s, memory_mb);
   worker -> host: a hello dict ({"containment": {...}} or {"failed": message}), then one
   (status, value, message) tuple per job, in order, as soon as the job is done, so the host always knows
   which job is running and can kill the worker when that job overruns its wall-clock limit.
@@ -24,9 +25,16 @@ from collections import OrderedDict
 from types import CodeType
 
 from engine.sandbox.channel import encode_frame, read_frame, write_all
-from engine.sandbox.containment import LIFETIME_CPU_S, arm_cpu_limit, contain
+from engine.sandbox.containment import (
+    LIFETIME_CPU_S,
+    address_space_bytes,
+    arm_cpu_limit,
+    contain,
+    limit_address_space,
+)
 from engine.sandbox.guards import Guards
 from engine.sandbox.policy import CompileRejected, compile_verifier
+from engine.sandbox.program_io import OUTPUT_LIMIT_EXCEEDED, ProgramIO, restore_interpreter
 
 COMPILED_SOURCES_KEPT = 2048
 MAX_VALUE_BYTES = 8 * 2**20
@@ -73,9 +81,10 @@ def describe(error: BaseException) -> str:
 
 
 class Executor:
-    def __init__(self, guards: Guards, cpu_s: int):
+    def __init__(self, guards: Guards, cpu_s: int, baseline_bytes: int = 0):
         self.guards = guards
         self.cpu_s = cpu_s
+        self.baseline_bytes = baseline_bytes  # the worker's own address space, which a program's budget comes on top of
         self.compiled: OrderedDict[str, CodeType | CompileRejected] = OrderedDict()
 
     def compile(self, source: str) -> CodeType:
@@ -116,6 +125,39 @@ class Executor:
         return status, value, message
 
 
+    def run_program(self, source: str, stdin: str, cpu_s: float, memory_mb: int | None) -> tuple[str, object, str]:
+        """Run `source` as a program on `stdin`: ("ok", its stdout, "") or why not. The memory limit holds from the
+        first line of the program to its last, not while the worker compiles it or sends the reply."""
+        arm_cpu_limit(math.ceil(cpu_s), time.process_time())
+        self.guards.violation = None
+        streams = ProgramIO(stdin)
+        status, message = "ok", ""
+        try:
+            code = self.compile(source)
+            namespace = self.guards.program_globals(streams)
+            limit_address_space(None if memory_mb is None else memory_mb * 2**20, self.baseline_bytes)
+            try:
+                exec(code, namespace)
+            finally:
+                limit_address_space(None, self.baseline_bytes)
+        except CompileRejected as rejected:
+            return rejected.status, None, rejected.message
+        except SystemExit as e:
+            if not (e.code is None or type(e.code) is int and e.code == 0):  # type(): a program's own __eq__ may lie
+                status, message = "error", f"exit status: {describe(e)}"
+        except MemoryError:
+            status, message = "memory", "MemoryError: memory limit reached"
+        except BaseException as e:  # noqa: B036 - KeyboardInterrupt and the like must not end the worker
+            status, message = "error", describe(e)
+        finally:
+            restore_interpreter()
+        if self.guards.violation is not None:
+            return "forbidden", None, self.guards.violation
+        if streams.stdout.exceeded or streams.stderr.exceeded:
+            return "error", None, OUTPUT_LIMIT_EXCEEDED
+        return status, streams.stdout.text() if status == "ok" else None, message
+
+
 def preload(allowed_imports: list[str]) -> None:
     """Import now what verifier code may make the stdlib import later, while files are still reachable."""
     import encodings
@@ -135,12 +177,13 @@ def serve(read_fd: int, write_fd: int) -> None:
         warnings.simplefilter("ignore")
         preload(settings["allowed_imports"])
         guards = Guards(settings["allowed_imports"])
+        baseline_bytes = address_space_bytes()
         containment = contain(settings["workdir"], settings["memory_mb"])
     except Exception:
         write_all(write_fd, encode_frame({"failed": traceback.format_exc()}))
         return
     write_all(write_fd, encode_frame({"containment": containment}))
-    executor = Executor(guards, math.ceil(settings["cpu_s"]))
+    executor = Executor(guards, math.ceil(settings["cpu_s"]), baseline_bytes)
     # Nothing allocated so far is garbage; freezing it keeps the collector's passes short.
     gc.freeze()
     while True:
@@ -149,8 +192,9 @@ def serve(read_fd: int, write_fd: int) -> None:
             return
         if time.process_time() > LIFETIME_CPU_S / 2:
             return  # retire before the lifetime CPU limit can cut a job short; the host starts a new worker
-        for source, entry, args in chunk:
-            write_all(write_fd, reply_frame(executor.run(source, entry, args)))
+        for kind, *fields in chunk:
+            reply = executor.run(*fields) if kind == "call" else executor.run_program(*fields)
+            write_all(write_fd, reply_frame(reply))
 
 
 def reply_frame(reply: tuple[str, object, str]) -> bytes:
