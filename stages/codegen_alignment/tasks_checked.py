@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.programs import ground_truth_job
+from stages.codegen_alignment.programs import ground_truth_outcomes
 
 
 def tasks_checked(tasks_loaded: list[dict], ctx: Context) -> list[dict | Rejected]:
-    jobs = [ground_truth_job(t["reference"], t["ground_truth"], t["entry_point"]) for t in tasks_loaded]
     out: list[dict | Rejected] = []
-    for task, outcome in zip(tasks_loaded, ctx.sandbox.run(jobs), strict=True):
+    for task, outcome in zip(tasks_loaded, ground_truth_outcomes(tasks_loaded, tasks_loaded, "reference", ctx),
+                             strict=True):
         if outcome.status == "ok" and outcome.value is True:
             out.append(task)
         else:  # a task no function could pass, or one the sandbox cannot run (e.g. it imports random)
