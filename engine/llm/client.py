@@ -113,8 +113,13 @@ class LLM:
         self._answered = answered if answered is not None else set()
         # journals an attempt before it is sent, when the ledger can (a run killed meanwhile knows it was sent)
         self._journal_sending = getattr(ledger, "sending", None)
+        # the SQLite cache notes transient failures, so a rerun can count what it healed; other caches do not
         self._failed_before = getattr(cache, "failed_keys", lambda keys: set())
-        self.sent = self.failed = 0  # final outcomes of requests sent by this LLM (for EndpointDown)
+        self._mark_failed = getattr(cache, "mark_failed", None)
+        # final outcomes of the requests this LLM sent, for EndpointDown
+        self.sent = self.failed = 0
+        self._last_error: str | None = None
+        self._down: EndpointDown | None = None  # set once the endpoint is found down: nothing more is sent
 
     # ------------------------------------------------------------------------------------------ entry points
 
@@ -253,9 +258,6 @@ class LLM:
                 self._last_error,
             )
 
-    _last_error: str | None = None
-    _down: EndpointDown | None = None
-
     def classify(self, pairs: Sequence[tuple[str, str]], task: str = "hf.classify") -> list[dict[str, float]]:
         """Label probabilities for (premise, hypothesis) pairs, e.g. NLI; only the hf backend classifies."""
         classify = getattr(self.backend, "classify", None)
@@ -314,9 +316,8 @@ class LLM:
             return
         self.failed += 1
         self._last_error = response.error
-        mark = getattr(self._cache, "mark_failed", None)
-        if mark is not None and self.cfg.cache == "readwrite":
-            mark(key, response.error)
+        if self._mark_failed is not None and self.cfg.cache == "readwrite":
+            self._mark_failed(key, response.error)
         n = self.cfg.stop_after_failures
         if n and self.failed == self.sent == n:
             self._down = self._endpoint_down(f"the first {n} requests all failed", response.error)
