@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import is_preamble, without_list_marker, without_think
+from stages.autoif.text_bounds import TextBounds
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Params(TextBounds):
     prompt: str
     augment_calls: int = Field(ge=1)
     lines_per_call: int = Field(ge=1, le=200)
     max_tokens: int = Field(ge=16)
-    min_chars: int = Field(ge=1)
-    max_chars: int = Field(ge=1)
-
-    @field_validator("max_chars")
-    @classmethod
-    def _max_not_below_min(cls, max_chars: int, info: ValidationInfo) -> int:
-        min_chars = info.data.get("min_chars")
-        if min_chars is not None and max_chars < min_chars:
-            raise ValueError(f"max_chars ({max_chars}) is below min_chars ({min_chars}): every text would be rejected")
-        return max_chars
 
 
 def constraint_line(line: str, params: Params) -> tuple[str, str | None]:

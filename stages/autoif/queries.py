@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import random
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
 from stages.autoif.prompting import render
+from stages.autoif.text_bounds import TextBounds
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Params(TextBounds):
     prompt: str
     queries_per_instruction: int = Field(ge=1)
-    min_chars: int = Field(ge=1)
-    max_chars: int = Field(ge=1)
-
-    @field_validator("max_chars")
-    @classmethod
-    def _max_not_below_min(cls, max_chars: int, info: ValidationInfo) -> int:
-        min_chars = info.data.get("min_chars")
-        if min_chars is not None and max_chars < min_chars:
-            raise ValueError(f"max_chars ({max_chars}) is below min_chars ({min_chars}): every text would be rejected")
-        return max_chars
 
 
 def length_problem(query: object, params: Params) -> str | None:
