@@ -10,6 +10,9 @@ raising Retryable for a transient failure. Everything around that is here, the s
             -> outcome: a reply cut at max_tokens becomes `truncated` (or its whole lines), a withheld one
                `refused` after one more try, a transient failure `llm_error` (never cached: the next run retries)
 
+With `llm.mode: batch` the requests not in the cache go through the provider's Batch API instead of a call
+each (engine.llm.batch); their answers are settled the same way (`_settle`), and priced at the batch price.
+
 When the endpoint is plainly down (the first `stop_after_failures` requests all failed) or a batch fails more
 than `max_failure_rate`, the batch stops with EndpointDown naming the endpoint, instead of sending thousands of
 doomed requests.
@@ -98,8 +101,10 @@ class LLM:
         slots: SharedSlots | None = None,
         rate: SharedRateLimit | None = None,
         answered: set[tuple[str, str]] | None = None,
+        batches: Any = None,
     ):
         self.cfg = cfg
+        self.batches = batches  # mode batch: the engine.llm.batch.BatchJournal of open batches
         self.backend = backend
         self.stage = stage
         self.role = role
@@ -160,7 +165,12 @@ class LLM:
         retrying = self._failed_before(list(to_send)) if to_send else set()
         try:
             async with self.backend.session():
-                answers = await self._send_once(resolved, to_send, in_flight, bar, retrying)
+                if self.cfg.mode == "batch" and to_send:
+                    from engine.llm.batch import send_batched  # the Batch API instead of a call per request
+
+                    answers = await send_batched(self, resolved, to_send, bar, retrying)
+                else:
+                    answers = await self._send_once(resolved, to_send, in_flight, bar, retrying)
             sent = list(answers.values())
             for i, (request, key) in enumerate(zip(resolved, keys, strict=True)):
                 if responses[i] is not None:
@@ -293,7 +303,7 @@ class LLM:
             except Retryable as err:
                 if attempt > self.cfg.max_retries:
                     response = Response(ok=False, text=None, error=f"{err} (gave up after {attempt} attempts)", key=key)
-                    self._final(response, key)
+                    self._settle(request, key, response, None)
                     bar.update()
                     return response
                 await asyncio.sleep(self._backoff(attempt, err))
@@ -301,13 +311,18 @@ class LLM:
             if response.reason == REFUSED and attempt == 1:
                 continue  # a refusal may be a fluke of sampling: one more try, then it is final
             break
+        self._settle(request, key, response, truth)
+        bar.update()
+        return response
+
+    def _settle(self, request: Request, key: str, response: Response, truth: Any) -> None:
+        """A request's final outcome, however it was sent: counted, and cached when it is a final answer (a
+        transient failure is only marked, and retried by the next run)."""
         self._final(response, key)
-        if response.ok or response.reason == REFUSED:  # final answers; a transient failure is retried next run
+        if response.ok or response.reason == REFUSED:
             self._record_truth(request, key, truth)
             if self.cfg.cache == "readwrite":
                 self._cache.put(key, response, truth)
-        bar.update()
-        return response
 
     def _final(self, response: Response, key: str) -> None:
         """Count a request's final outcome; stop the batch when the endpoint has answered none of the first ones."""
@@ -424,7 +439,8 @@ class LLM:
             "prompt_tokens": r.prompt_tokens,
             "completion_tokens": r.completion_tokens,
             "latency_s": round(latency_s, 6),
-            "cost_usd": cost_usd(self.cfg.prices, self.cfg.model, r.prompt_tokens, r.completion_tokens)
+            "cost_usd": cost_usd(self.cfg.prices, self.cfg.model, r.prompt_tokens, r.completion_tokens,
+                                 batch=self.cfg.mode == "batch")
             if sent
             else 0.0,
             "cost_known": cost_known and response is not None,

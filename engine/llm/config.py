@@ -19,12 +19,34 @@ class Sampling(BaseModel):
     max_tokens: int | None = Field(512, ge=1)
 
 
-class Price(BaseModel):
+class TokenPrice(BaseModel):
     """US dollars per million tokens."""
 
     model_config = ConfigDict(extra="forbid")
     input: float = Field(ge=0)
     output: float = Field(ge=0)
+
+
+class Price(TokenPrice):
+    """A model's online price, and its `batch` price through the Batch API (llm.mode: batch); without a batch
+    entry, half the online price (OpenAI's batch price, for every model)."""
+
+    batch: TokenPrice | None = None
+
+    def for_mode(self, batch: bool) -> TokenPrice:
+        if not batch:
+            return self
+        return self.batch or TokenPrice(input=self.input / 2, output=self.output / 2)
+
+
+class BatchSettings(BaseModel):
+    """llm.mode: batch (engine.llm.batch): the Batch API's window and limits, and how often it is asked."""
+
+    model_config = ConfigDict(extra="forbid")
+    completion_window: str = "24h"  # the only window OpenAI offers today
+    max_requests: int = Field(50_000, ge=1)  # per batch (OpenAI: 50,000)
+    max_bytes: int = Field(200_000_000, ge=1_000)  # per input file (OpenAI: 200 MB)
+    poll_s: float = Field(30, gt=0)  # between looks at an open batch
 
 
 class SimSettings(BaseModel):
@@ -85,6 +107,10 @@ class LLMConfig(BaseModel):
     # a fleet or a mirror serving one checkpoint under several URLs declares one shared name here
     endpoint_id: str | None = None
     cache: Literal["readwrite", "readonly", "off"] = "readwrite"
+    # online: a call per request; batch: the requests a stage sends go through the provider's Batch API (openai
+    # backend, one endpoint), for the batch price, answered within batch.completion_window
+    mode: Literal["online", "batch"] = "online"
+    batch: BatchSettings = BatchSettings()
     # None: the SQLite file under cache_dir; a PostgreSQL conninfo or URL: the cache shared by machines that share
     # no filesystem (engine.llm.pg_cache); ${oc.env:EXECFEED_LLM_CACHE_DB,null} in conf/llm reads it from the env
     cache_db: str | None = None
@@ -101,6 +127,13 @@ class LLMConfig(BaseModel):
         if isinstance(value, list) and (not value or len(set(value)) != len(value)):
             raise ValueError("a fleet's base_url is a non-empty list of distinct endpoints")
         return value
+
+    @model_validator(mode="after")
+    def _batch_needs_one_openai_endpoint(self) -> LLMConfig:
+        if self.mode == "batch" and (self.backend != "openai" or isinstance(self.base_url, list)):
+            where = "a fleet" if isinstance(self.base_url, list) else f"backend {self.backend!r}"
+            raise ValueError(f"mode: batch needs backend: openai with one base_url (the Batch API), found {where}")
+        return self
 
     @field_validator("model")
     @classmethod

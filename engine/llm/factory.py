@@ -48,5 +48,10 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         cache: Any = PgResponseCache(cfg.cache_db, cfg.cache)
     else:
         cache = ResponseCache(cache_dir / "llm_responses.sqlite", cfg.cache)
+    batches = None
+    if cfg.mode == "batch":
+        from engine.llm.batch import BatchJournal
+
+        batches = BatchJournal(cache_dir / "llm_batches.sqlite")
     return LLM(cfg, backend, stage=stage, role=role, cache=cache, ledger=ledger, truth=truth, slots=slots, rate=rate,
-               answered=answered)
+               answered=answered, batches=batches)

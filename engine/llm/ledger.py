@@ -50,15 +50,18 @@ OUTCOME_UNKNOWN = "sent, outcome unknown (the run was killed while it was in fli
 _warned_unpriced: set[str] = set()
 
 
-def cost_usd(prices: dict[str, Price], model: str, prompt_tokens: int, completion_tokens: int) -> float:
-    """The price of one attempt; a model missing from `prices` costs 0 (warned once, so it is noticed)."""
+def cost_usd(prices: dict[str, Price], model: str, prompt_tokens: int, completion_tokens: int, *,
+             batch: bool = False) -> float:
+    """The price of one attempt, online or through the Batch API; a model missing from `prices` costs 0 (warned
+    once, so it is noticed)."""
     price = prices.get(model)
     if price is None:
         if prices and model not in _warned_unpriced:
             _warned_unpriced.add(model)
             log.warning("llm.prices has no entry for model %r: its calls are counted at $0", model)
         return 0.0
-    return (prompt_tokens * price.input + completion_tokens * price.output) / 1e6
+    paid = price.for_mode(batch)
+    return (prompt_tokens * paid.input + completion_tokens * paid.output) / 1e6
 
 
 def summarize(rows: list[LedgerRow]) -> dict:

@@ -36,6 +36,7 @@ from engine.llm.types import REFUSED, LLMConfigError, Request, Response, Retryab
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the openai client's, when base_url is null
 SIM_FINGERPRINT = "execfeed-sim"  # system_fingerprint of the loopback server: its replies are simulated
 SIM_TRUTH_FIELD = "execfeed_sim_truth"  # the loopback server's ground truth of a reply, beside the standard fields
+CUSTOM_ID_SEP = "|"  # in a batch line's custom_id, between task, sample index and cache key
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -53,6 +54,18 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         parsed = email.utils.parsedate_tz(value)
         return None if parsed is None else max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+def custom_id(request: Request, key: str) -> str:
+    """A batch line's id: the request's cache key, after the task and sample index that the online path sends as
+    X-Execfeed-* headers (a batch line has no headers; the loopback server routes a line by them)."""
+    return f"{request.task}{CUSTOM_ID_SEP}{request.sample_index}{CUSTOM_ID_SEP}{key}"
+
+
+def parse_custom_id(value: str) -> tuple[str, int, str]:
+    """(task, sample index, cache key) of a batch line's custom_id."""
+    task, sample, key = value.rsplit(CUSTOM_ID_SEP, 2)
+    return task, int(sample), key
 
 
 def endpoint_identity(cfg: LLMConfig) -> str:
@@ -129,6 +142,16 @@ class OpenAIBackend:
             params["response_format"] = _response_format(request.json_schema)
         return params
 
+    @property
+    def client(self) -> Any:
+        """The open AsyncOpenAI client (inside `session()`), for the Files and Batches APIs (engine.llm.batch)."""
+        return self._client
+
+    def batch_line(self, request: Request, key: str) -> dict[str, Any]:
+        """The request as one line of a Batch API input file: the body a call would send."""
+        return {"custom_id": custom_id(request, key), "method": "POST", "url": "/v1/chat/completions",
+                "body": self._params(request)}
+
     async def call(self, request: Request) -> tuple[Response, Any]:
         openai = self._openai
         try:
@@ -158,9 +181,9 @@ class OpenAIBackend:
             message = f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message
             refused = "connect" in message.lower() and "refused" in message.lower()  # never reached a server
             raise Retryable(message, cost_known=refused) from err
-        return self._response(raw)
+        return self.read_reply(raw)
 
-    def _response(self, raw: bytes) -> tuple[Response, Any]:
+    def read_reply(self, raw: bytes) -> tuple[Response, Any]:
         """The Response, and the sim ground truth when the reply comes from the loopback server (else None)."""
         try:
             completion = json.loads(raw)

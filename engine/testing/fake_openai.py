@@ -15,9 +15,12 @@ meets a fresh draw. POST /faults {"plan": [kind, ...]} forces the next requests'
 tests of one fault at a time. `--down-for-s K`: for the first K seconds after start every request gets a 503,
 as an endpoint that is down (or still loading its model).
 
-GET /stats gives {"requests", "answered", "billed_tokens", "in_flight", "max_in_flight", "faults": {kind: n}}:
-`answered` counts replies sent with a usage block (what an endpoint bills), `billed_tokens` their tokens;
-POST /stats/reset zeroes it.
+The Files and Batches APIs (/v1/files, /v1/batches: engine.testing.fake_batches) answer batch lines with the same
+sim answers and faults, over `--batch-delay-s` per batch.
+
+GET /stats gives {"requests", "answered", "billed_tokens", "in_flight", "max_in_flight", "faults": {kind: n},
+"batches", "batch_lines"}: `answered` counts replies sent with a usage block (what an endpoint bills, online or in
+a batch), `billed_tokens` their tokens; POST /stats/reset zeroes the online counts.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from engine.llm.config import SimSettings
 from engine.llm.openai_backend import SIM_FINGERPRINT, SIM_TRUTH_FIELD
 from engine.llm.sim_backend import answer
 from engine.llm.types import LLMConfigError, Request
+from engine.testing.fake_batches import FakeBatchAPI
 
 FAULTS = (
     "rate_limit",
@@ -69,6 +73,7 @@ class FakeOpenAI:
         retry_after_s: float = 0.05,
         sim: SimSettings | None = None,
         down_for_s: float = 0.0,
+        batch_delay_s: float = 0.0,
     ):
         unknown = set(faults) - set(FAULTS)
         if unknown:
@@ -80,10 +85,11 @@ class FakeOpenAI:
         self.slow_s = slow_s
         self.retry_after_s = retry_after_s
         self.sim = sim or SimSettings(seed=seed)
-        self.plan: deque[str] = deque()
+        self.plan: deque[str | None] = deque()  # None: no fault for that request
         self._seen: Counter[str] = Counter()
         self.started = time.monotonic()
         self.down_for_s = down_for_s
+        self.batch_api = FakeBatchAPI(self, batch_delay_s)
         self.reset()
 
     def reset(self) -> None:
@@ -102,6 +108,7 @@ class FakeOpenAI:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "faults": dict(self.fault_counts),
+            **self.batch_api.stats(),
         }
 
     def app(self) -> web.Application:
@@ -110,6 +117,7 @@ class FakeOpenAI:
         app.router.add_get("/stats", self._get_stats)
         app.router.add_post("/stats/reset", self._reset_stats)
         app.router.add_post("/faults", self._set_plan)
+        self.batch_api.routes(app)
         return app
 
     # --------------------------------------------------------------------------------------------- control
@@ -130,7 +138,7 @@ class FakeOpenAI:
 
     # -------------------------------------------------------------------------------------------- the API
 
-    def _draw_fault(self, raw: bytes, sample: str) -> str | None:
+    def draw_fault(self, raw: bytes, sample: str) -> str | None:
         if self.plan:
             return self.plan.popleft()
         if not self.fail_rate:
@@ -157,10 +165,11 @@ class FakeOpenAI:
             raw = await http.read()
             if time.monotonic() - self.started < self.down_for_s:
                 return _error(503, "Service unavailable (simulated: the endpoint is down)", "service_unavailable")
-            fault = self._draw_fault(raw, http.headers.get("X-Execfeed-Sample", "0"))
+            fault = self.draw_fault(raw, http.headers.get("X-Execfeed-Sample", "0"))
             if fault:
                 self.fault_counts[fault] += 1
-            reply = self._reply(http, json.loads(raw), fault)
+            task, sample = http.headers.get("X-Execfeed-Task", "generic.echo"), http.headers.get("X-Execfeed-Sample", 0)
+            reply = self.reply(json.loads(raw), task, int(sample), fault)
             if self.latency_s:
                 await asyncio.sleep(arrived + self.latency_s - loop.time())
             if fault == "slow":
@@ -175,7 +184,8 @@ class FakeOpenAI:
         finally:
             self.in_flight -= 1
 
-    def _reply(self, http: web.Request, body: dict, fault: str | None) -> web.Response:
+    def reply(self, body: dict, task: str, sample: int, fault: str | None) -> web.Response:
+        """The reply to a chat completion body: the sim's answer for `task`, or the injected fault's."""
         if fault == "rate_limit":
             wait = self.retry_after_s
             return _error(
@@ -190,8 +200,8 @@ class FakeOpenAI:
             return web.Response(text='{"id": "chatcmpl-cut", "object": "chat.comp', content_type="application/json")
         request = Request(
             messages=body["messages"],
-            task=http.headers.get("X-Execfeed-Task", "generic.echo"),
-            sample_index=int(http.headers.get("X-Execfeed-Sample", 0)),
+            task=task,
+            sample_index=sample,
             temperature=body.get("temperature"),
             max_tokens=body.get("max_tokens") or body.get("max_completion_tokens"),
             top_p=body.get("top_p"),
@@ -347,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slow-s", type=float, default=30.0, help="how late a 'slow' reply comes")
     parser.add_argument("--retry-after-s", type=float, default=0.05, help="Retry-After sent with a 429")
     parser.add_argument("--down-for-s", type=float, default=0.0, help="answer 503 to everything for K seconds")
+    parser.add_argument("--batch-delay-s", type=float, default=0.0, help="how long a batch takes to answer")
     args = parser.parse_args(argv)
     server = FakeOpenAI(
         latency_ms=args.latency_ms,
@@ -356,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         slow_s=args.slow_s,
         retry_after_s=args.retry_after_s,
         down_for_s=args.down_for_s,
+        batch_delay_s=args.batch_delay_s,
     )
 
     async def serve() -> None:

@@ -41,14 +41,15 @@ def test_command_serves_chat_completions_and_counts_them():
         status, _ = post_chat(url, "again")
         assert status == 429
         assert stats(url) == {"requests": 2, "answered": 1, "billed_tokens": reply["usage"]["total_tokens"],
-                              "in_flight": 0, "max_in_flight": 1, "faults": {"rate_limit": 1}}
+                              "in_flight": 0, "max_in_flight": 1, "faults": {"rate_limit": 1},
+                              "batches": 0, "batch_lines": 0}
         assert stats(url, reset=True)["requests"] == 0
 
 
 def test_fault_draws_are_deterministic_for_the_seed():
     def draws(seed: int) -> list:
         server = FakeOpenAI(fail_rate=0.5, seed=seed)
-        return [server._draw_fault(f"body {i % 10}".encode(), "0") for i in range(40)]
+        return [server.draw_fault(f"body {i % 10}".encode(), "0") for i in range(40)]
 
     assert draws(1) == draws(1)
     assert draws(1) != draws(2)
@@ -60,7 +61,7 @@ def test_a_request_meets_the_same_fault_whatever_the_arrival_order():
 
     def faults(order: list[int]) -> dict:
         server = FakeOpenAI(fail_rate=0.5, seed=4)
-        return {i: server._draw_fault(*requests[i]) for i in order}
+        return {i: server.draw_fault(*requests[i]) for i in order}
 
     forward = faults(list(range(30)))
     assert forward == faults(list(reversed(range(30))))
