@@ -10,27 +10,30 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from engine.config import PROJECT_ROOT
+from engine.config import PROJECT_ROOT, ConfigError
 
 CHECK_FLAG = "--check"
 CHECK_ONLY = CHECK_FLAG in sys.argv[1:]  # Hydra parses the rest of the command line
-
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> str:
     from engine.runner import run
 
-    if CHECK_ONLY:
-        from engine.preflight import check_command
-
-        sys.exit(check_command(cfg))
     hydra_cfg = HydraConfig.get()
+    if CHECK_ONLY:
+        from engine.check_command import check_command
+
+        sys.exit(check_command(cfg, Path(hydra_cfg.runtime.output_dir)))
     if hydra_cfg.mode == RunMode.MULTIRUN:  # finished jobs of an interrupted sweep are skipped, others resume
         from engine.sweep import run_sweep_job
 
         return run_sweep_job(hydra_cfg, cfg, run)
-    summary = run(cfg, Path(hydra_cfg.runtime.output_dir))
+    try:
+        summary = run(cfg, Path(hydra_cfg.runtime.output_dir))
+    except ConfigError as e:  # the run directory cannot be written: no summary, only this line
+        print(e, file=sys.stderr)
+        sys.exit(1)
     if summary["status"] != "ok":
         sys.exit(1)
     return summary["status"]

@@ -178,8 +178,8 @@ def _schema_of(annotation: Any) -> Any:
     return annotation
 
 
-def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """The keys the schema takes at the mapping where `loc` (an error location ending in a key) points."""
+def _schema_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model of the mapping where `loc` (an error location ending in a key) points, if it is one."""
     schema: Any = model
     for part in loc[:-1]:
         schema = _schema_of(schema)
@@ -187,14 +187,24 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
             if part == schema.__name__:  # pydantic names the union member it tried
                 continue
             if part not in schema.model_fields:
-                return []
+                return None
             schema = schema.model_fields[part].annotation
         elif typing.get_origin(schema) in (dict, list):
             schema = typing.get_args(schema)[-1]
         else:
-            return []
+            return None
     schema = _schema_of(schema)
-    return list(schema.model_fields) if isinstance(schema, type) and issubclass(schema, BaseModel) else []
+    return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
+
+
+def _nested_keys(schema: type[BaseModel]) -> dict[str, str]:
+    """leaf -> dotted key, for the keys of the models one level down (`temperature` -> `sampling.temperature`)."""
+    out: dict[str, str] = {}
+    for name, info in schema.model_fields.items():
+        inner = _schema_of(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            out.update({leaf: f"{name}.{leaf}" for leaf in inner.model_fields})
+    return out
 
 
 def validation_error(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> ConfigError:
@@ -203,11 +213,15 @@ def validation_error(err: ValidationError, prefix: str = "", model: type[BaseMod
     key = _key_of(first["loc"])
     key = f"{prefix}.{key}" if prefix and key != "<root>" else (prefix or key)
     if first["type"] == "extra_forbidden":
-        known = _known_keys(model, first["loc"]) if model else []
-        return ConfigError(key, "unknown key" + (f"; {did_you_mean(str(first['loc'][-1]), known)}" if known else ""))
+        schema = _schema_at(model, first["loc"]) if model else None
+        if schema is None:
+            return ConfigError(key, "unknown key")
+        hint = did_you_mean(str(first["loc"][-1]), schema.model_fields, _nested_keys(schema))
+        return ConfigError(key, f"unknown key; {hint}")
     found = first.get("input")
     found_txt = "" if isinstance(found, dict) else f" (found {found!r})"
-    return ConfigError(key, f"{first['msg']}{found_txt}")
+    message = first["msg"].removeprefix("Value error, ")  # a validator's own sentence, without pydantic's label
+    return ConfigError(key, f"{message}{found_txt}")
 
 
 def in_user_terms(err: ConfigError, raw: DictConfig | dict) -> ConfigError:

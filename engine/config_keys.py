@@ -20,12 +20,16 @@ _REF_START = re.compile(r"\$\{([^${}:]*)")  # each reference's static part, up t
 _KEY_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def did_you_mean(key: str, known: Iterable[str]) -> str:
-    """A hint for an unknown `key`: the nearest known key, or the known keys when none is near."""
+def did_you_mean(key: str, known: Iterable[str], deeper: dict[str, str] | None = None) -> str:
+    """A hint for an unknown `key`: the nearest known key, else the nearest of `deeper` (leaf -> its dotted key
+    one level down: `temperature` -> `sampling.temperature`), else the known keys."""
     known = sorted(set(known))
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean `{close[0]}`?"
+    close = difflib.get_close_matches(key, sorted(deeper or {}), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{deeper[close[0]]}`?"
     return f"known keys: {', '.join(known)}" if known else "this block takes no keys"
 
 

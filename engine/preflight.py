@@ -7,27 +7,24 @@ ConfigError at the key the user typed.
 
 from __future__ import annotations
 
-import importlib.util
+import inspect
 import json
-import os
 import tempfile
-import urllib.error
-import urllib.request
+import typing
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from pydantic import BaseModel, ValidationError
 
 from engine.compute import source_select
-from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, load
+from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, load, validation_error
 from engine.config_keys import did_you_mean
 from engine.executor import check_shards, load_executor_config
 from engine.graph import Graph, Loop, build, resolve_path
-from engine.run_env import role_config
-
-DEFAULT_ENDPOINT = "https://api.openai.com/v1"
-ENDPOINT_TIMEOUT_S = 10.0
+from engine.preflight_roles import check_endpoints, check_model_roles, check_sim_settings
 
 
 def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
@@ -37,8 +34,9 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
         graph = build(config)
         load_executor_config(config)
         check_shards(graph)
-        check_model_roles(config, graph)
+        check_loops(graph)
         check_sim_settings(config)
+        check_model_roles(config, graph)
         check_sources(graph)
         check_cache_dir(config)
         check_sandbox(config, graph)
@@ -49,132 +47,68 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
     return config, graph
 
 
-def check_command(cfg: DictConfig) -> int:
-    """`python -m engine --check ...`: the preflight and the graph it would run, no stage run, nothing paid."""
-    import sys
+# ---------------------------------------------------------------------------------------------- loops
 
-    try:
-        config, graph = check(cfg)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 1
-    print(describe(config, graph))
-    return 0
+RUN_TABLES = {"llm_calls"}  # the run's own tables a stop condition may read (e.g. to stop at a budget)
 
 
-def describe(config: RunConfig, graph: Graph) -> str:
-    """The resolved graph in execution order: each stage's kind, what runs it, its inputs, roles and sandbox."""
-    lines = [f"{config.name}: {len(graph.stages)} stages, config and data checked"]
-
-    def line(stage: Any, indent: str) -> str:
-        inputs = ", ".join(ref.alias if ref.alias == ref.stage else f"{ref.alias}={ref.stage}" for ref in stage.inputs)
-        uses = [*(f"llm:{role}" for role in stage.spec.llm), *(["sandbox"] if stage.spec.sandbox else [])]
-        return (f"{indent}{stage.name}  {stage.kind} {stage.spec.target}" + (f"  <- {inputs}" if inputs else "")
-                + (f"  [{', '.join(uses)}]" if uses else ""))
-
+def check_loops(graph: Graph) -> None:
+    """A loop's stop condition reads its own stages: the runner gives it their tables as they stand after each
+    iteration (a SQL condition may also read stages run before the loop; a function gets only the loop's
+    tables, `iteration` and `params`). Anything else fails only after the first iteration has been paid for."""
+    before: set[str] = set()  # stages finished when the loop starts
     for node in graph.order:
-        if isinstance(node, Loop):
-            lines.append(f"  {node.name}  loop, at most {node.spec.max_iterations} iterations")
-            lines.extend(line(stage, "    ") for stage in node.stages)
-        else:
-            lines.append(line(node, "  "))
-    for role in _roles_used(graph):
-        cfg = role_config(config, role)
-        lines.append(f"  role {role}: {cfg.get('backend', 'sim')} {cfg.get('model', '')}"
-                     + (f" at {cfg['base_url']}" if cfg.get("base_url") else ""))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------- model roles
-
-
-def _role_key(config: RunConfig, role: str, name: str) -> str:
-    """Where a role's setting was written: its own block when it sets it, else the shared `llm` group."""
-    return f"roles.{role}.{name}" if name in config.roles.get(role, {}) else f"llm.{name}"
-
-
-def _roles_used(graph: Graph) -> list[str]:
-    return sorted({role for stage in graph.stages.values() for role in stage.spec.llm})
-
-
-def check_model_roles(config: RunConfig, graph: Graph) -> None:
-    """Every role a stage uses: a valid config, its backend's package installed, its key or files present."""
-    from engine.llm.config import load_config
-    from engine.llm.types import LLMConfigError
-
-    for role in _roles_used(graph):
-        try:
-            cfg = load_config(role_config(config, role), where=f"roles.{role}")
-        except LLMConfigError as e:
-            raise ConfigError(f"roles.{role}", str(e)) from e
-        if cfg.backend == "openai":
-            _need_package("openai", "openai[aiohttp]", _role_key(config, role, "backend"))
-            if not (cfg.api_key or os.environ.get("OPENAI_API_KEY")):
-                raise ConfigError(_role_key(config, role, "api_key"),
-                                  f"role {role!r} uses the openai backend, but the key is null and OPENAI_API_KEY is "
-                                  "not set; set one of them (any string for a local server such as vLLM)")
-        elif cfg.backend == "hf":
-            for package in ("torch", "transformers"):
-                _need_package(package, package, _role_key(config, role, "backend"))
-        elif cfg.backend == "replay":
-            for task, file in cfg.replay.files.items():
-                if not resolve_path(file).is_file():
-                    raise ConfigError(f"{_role_key(config, role, 'replay')}.files.{task}",
-                                      f"recorded generations not found: {file}")
-
-
-def _need_package(module: str, package: str, key: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        raise ConfigError(key, f"this backend needs the {module!r} package: pip install '{package}'")
-
-
-def check_sim_settings(config: RunConfig) -> None:
-    """Each `sim.<experiment>` block of error rates names rates that experiment's sim teacher knows (its DEFAULTS);
-    the teacher reads a missing rate from them, so a misspelt one would be silently replaced by its default."""
-    blocks = [("llm.sim", config.llm.get("sim") or {})]
-    blocks += [(f"roles.{r}.sim", c["sim"]) for r, c in config.roles.items() if isinstance(c.get("sim"), dict)]
-    for where, sim in blocks:
-        for experiment, rates in sim.items():
-            if experiment in ("seed", "latency_ms") or not isinstance(rates, dict) or experiment == "generic":
-                continue
-            if importlib.util.find_spec(f"stages.{experiment}") is None:
-                raise ConfigError(f"{where}.{experiment}", f"no experiment {experiment!r} has a sim teacher")
-            defaults = getattr(importlib.import_module(f"stages.{experiment}.sim_teacher"), "DEFAULTS", None)
-            for rate in rates if defaults is not None else ():
-                if rate not in defaults:
-                    raise ConfigError(f"{where}.{experiment}.{rate}",
-                                      f"unknown key; {did_you_mean(rate, defaults)}")
-
-
-def check_endpoints(config: RunConfig, graph: Graph) -> None:
-    """One GET /models per OpenAI-compatible endpoint: a server that is down or refuses the key is found now,
-    not after the stages before the first model stage have run. Any other answer (even 404) means it is up."""
-    from engine.llm.config import load_config
-
-    checked: set[str] = set()
-    for role in _roles_used(graph):
-        cfg = load_config(role_config(config, role), where=f"roles.{role}")
-        if cfg.backend != "openai":
+        if not isinstance(node, Loop):
+            before.add(node.name)
             continue
-        key = cfg.api_key or os.environ.get("OPENAI_API_KEY")
-        for url in cfg.base_url if isinstance(cfg.base_url, list) else [cfg.base_url or DEFAULT_ENDPOINT]:
-            if url in checked:
-                continue
-            checked.add(url)
-            request = urllib.request.Request(f"{url.rstrip('/')}/models", headers={"Authorization": f"Bearer {key}"})
-            try:
-                with urllib.request.urlopen(request, timeout=min(cfg.timeout_s, ENDPOINT_TIMEOUT_S)) as reply:
-                    status = reply.status
-            except urllib.error.HTTPError as e:
-                status = e.code
-            except (OSError, ValueError) as e:  # refused, unresolvable, timed out, not a URL
-                reason = getattr(e, "reason", None) or e
-                raise ConfigError(_role_key(config, role, "base_url"),
-                                  f"endpoint {url} does not answer GET /models ({reason}); is the server running? "
-                                  "(check_endpoints=false skips this check)") from None
-            if status in (401, 403):
-                raise ConfigError(_role_key(config, role, "api_key"),
-                                  f"endpoint {url} refused the API key (HTTP {status} on GET /models)")
+        own = [s.name for s in node.stages]
+        until = node.spec.until
+        if until is not None and until.sql:
+            _check_until_sql(until.sql, own, before, f"{node.key}.loop.until.sql")
+        if until is not None and until.fn:
+            _check_until_fn(node, own, f"{node.key}.loop.until")
+        before.update(own)
+
+
+def _check_until_sql(sql: str, own: list[str], before: set[str], key: str) -> None:
+    tables = {t.lower() for t in duckdb.get_table_names(sql)}
+    mine = {*own, *(f"{name}__rejected" for name in own)}
+    readable = mine | before | {f"{name}__rejected" for name in before} | RUN_TABLES
+    for table in sorted(tables - readable):
+        raise ConfigError(key, f"reads {table!r}, which is no stage of this loop nor one run before it; "
+                               f"{did_you_mean(table, own)}")
+    if tables and not tables & mine:
+        raise ConfigError(key, f"reads none of the loop's stages ({', '.join(own)}): its answer would never change "
+                               "from one iteration to the next")
+
+
+def _check_until_fn(loop: Loop, own: list[str], key: str) -> None:
+    given = [*own, "iteration", "params"]
+    wanted = inspect.signature(loop.until_func).parameters
+    for name, parameter in wanted.items():
+        if name not in given and parameter.default is inspect.Parameter.empty:
+            hint = did_you_mean(name, given)
+            raise ConfigError(f"{key}.fn", f"{loop.spec.until.fn} takes {name!r}, which is no stage of this loop "
+                                           f"(it gets {', '.join(given)})"
+                                           + (f"; {hint}" if hint.startswith("did you mean") else ""))
+    if loop.spec.until.params and "params" not in wanted:
+        raise ConfigError(f"{key}.params", f"{loop.spec.until.fn} takes no 'params' argument but params were given")
+    if not any(name in own for name in wanted):
+        raise ConfigError(f"{key}.fn", f"{loop.spec.until.fn} reads none of the loop's stages ({', '.join(own)}): "
+                                       "its answer would never change from one iteration to the next")
+    until_params(loop)
+
+
+def until_params(loop: Loop) -> Any:
+    """A stop condition's params, validated against its function's `params` model when it declares one (as a
+    stage's are): a bad value is found before the first iteration, not after it."""
+    model = typing.get_type_hints(loop.until_func).get("params")
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return dict(loop.spec.until.params)
+    try:
+        return model.model_validate(loop.spec.until.params)
+    except ValidationError as e:
+        raise validation_error(e, f"{loop.key}.loop.until.params", model) from None
 
 
 # ---------------------------------------------------------------------------------------------- sources
@@ -223,7 +157,7 @@ def _jsonl_rows(text: str, path: Path, key: str) -> int:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as e:
-            raise ConfigError(key, f"{_shown(path)} line {number}: not valid JSON ({e.msg} at column {e.colno})") \
+            raise ConfigError(key, f"{_shown(path)} line {number}: not valid JSON ({e.msg}: column {e.colno})") \
                 from None
         if not isinstance(value, dict):
             raise ConfigError(key, f"{_shown(path)} line {number}: expected a JSON object, found "
@@ -236,7 +170,7 @@ def _json_rows(text: str, path: Path, key: str) -> int:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(key, f"{_shown(path)} line {e.lineno}: not valid JSON ({e.msg} at column {e.colno})") \
+        raise ConfigError(key, f"{_shown(path)} line {e.lineno}: not valid JSON ({e.msg}: column {e.colno})") \
             from None
     if isinstance(value, dict):
         return 1

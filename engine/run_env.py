@@ -59,7 +59,8 @@ class RunEnv:
 
             settings = dict(self.config.sandbox)
             cache = settings.get("cache", "readwrite")
-            self.sandbox = Sandbox(**settings, cache_path=None if cache == "off" else self.cache_dir / "sandbox.sqlite")
+            self.sandbox = Sandbox(**settings, cache_path=None if cache == "off" else self.cache_dir / "sandbox.sqlite",
+                                   progress=self.config.progress)
         return self.sandbox
 
 

@@ -26,7 +26,7 @@ from engine.executor import make_executor
 from engine.fingerprint import stage_fingerprint
 from engine.graph import Loop, Stage, resolve_path
 from engine.ledger_journal import JOURNAL, JournaledLedger
-from engine.preflight import check
+from engine.preflight import check, check_writable, until_params
 from engine.report import finish_report
 from engine.run_env import RunEnv, answered_calls, flush_ledger, open_stage_store, recover_journal, whole_account
 from engine.store import RunDB
@@ -36,8 +36,9 @@ log = logging.getLogger("engine")
 
 
 def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
-    """Run one experiment into `run_dir`; never raises for a stage or config failure: the summary says."""
-    run_dir.mkdir(parents=True, exist_ok=True)
+    """Run one experiment into `run_dir`; never raises for a stage or config failure: the summary says. The one
+    exception: a ConfigError when `run_dir` cannot be written, as there is then no place for the summary."""
+    check_writable(run_dir, "hydra.run.dir")
     started = time.perf_counter()
     # the funnel plot at the end needs matplotlib, half a second to import: import it meanwhile, as stages mostly
     # wait on DuckDB, models or the sandbox, all of which release the GIL
@@ -121,7 +122,7 @@ def until_met(loop: Loop, iteration: int, env: RunEnv) -> bool:
     if "iteration" in wanted:
         kwargs["iteration"] = iteration
     if "params" in wanted:
-        kwargs["params"] = until.params
+        kwargs["params"] = until_params(loop)
     return bool(loop.until_func(**kwargs))
 
 

@@ -62,7 +62,7 @@ class Sandbox:
 
     def __init__(self, workers: int = 2, timeout_s: float = 2.0, memory_mb: int = 512,
                  cpu_s: float | None = None, allowed_imports: Iterable[str] | None = None,
-                 cache: str = "readwrite", cache_path: str | Path | None = None):
+                 cache: str = "readwrite", cache_path: str | Path | None = None, progress: bool = True):
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"sandbox.workers: expected an int >= 1, got {workers!r}")
         if not timeout_s > 0:
@@ -88,6 +88,7 @@ class Sandbox:
         self.lock = threading.Lock()
         self.closed = False
         self.desc: str | None = None  # the progress bar's label for the batch being run
+        self.progress = progress  # False: no bar even with a label (the run's `progress=false`)
         self.finalizer = weakref.finalize(self, close_workers, self.slots)
 
     def __enter__(self) -> Sandbox:
@@ -163,8 +164,8 @@ class Sandbox:
         chunks: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
         for start in range(0, len(jobs), size):
             chunks.put(list(range(start, min(len(jobs), start + size))))
-        with tqdm(total=len(jobs), desc=self.desc, disable=self.desc is None, file=sys.stderr, leave=False,
-                  dynamic_ncols=True) as bar:
+        with tqdm(total=len(jobs), desc=self.desc, disable=self.desc is None or not self.progress, file=sys.stderr,
+                  leave=False, dynamic_ncols=True) as bar:
             drains = [self.threads.submit(self.drain, slot, chunks, jobs, results, bar)
                       for slot in range(min(self.workers, math.ceil(len(jobs) / size)))]
             for drain in drains:

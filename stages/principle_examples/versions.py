@@ -40,9 +40,9 @@ class StopParams(BaseModel):
     patience: int = Field(ge=1)  # rounds in a row without a new example that end them
 
 
-def stop(versions: list[dict], params: dict) -> bool:
+def stop(versions: list[dict], params: StopParams) -> bool:
     """Stop when the newest version reaches the target validation pass rate, or `patience` rounds in a row
-    added nothing."""
+    added nothing. The engine validates `params` against StopParams before the first round."""
     settings = StopParams.model_validate(params)
     ordered = sorted(versions, key=lambda v: v["version"])
     if (ordered[-1]["validation_pass_rate"] or 0) >= settings.target_pass_rate:

@@ -51,6 +51,13 @@ def test_misspelt_key_added_with_plus_is_refused_with_the_nearest_key(tmp_path):
     ("demo", "+store.reuses=false", "store.reuses", "reuse"),
     ("demo", "+stages.compounds.inptus=[]", "stages.compounds.inptus", "inputs"),
     ("autoif", "+llm.sim.autoif.judge_nosie=2", "llm.sim.autoif.judge_nosie", "judge_noise"),
+    ("autoif", "+llm.sim.sed=1", "llm.sim.sed", "seed"),
+    ("autoif", "+llm.max_in_flite=3", "llm.max_in_flite", "max_in_flight"),
+    ("autoif", "+llm.sampling.max_token=9", "llm.sampling.max_token", "max_tokens"),
+    ("autoif", "+roles.judge.sampling.temprature=0", "roles.judge.sampling.temprature", "temperature"),
+    ("autoif", "+roles.judge.temprature=0", "roles.judge.temprature", "sampling.temperature"),  # a level too high
+    ("autoif", "+roles.jduge.model=x", "roles.jduge", "judge"),  # a role no stage uses
+    ("prompt_opt", "+roles.evaluator.max_retry=2", "roles.evaluator.max_retry", "max_retries"),
 ])
 def test_unknown_key_is_refused_in_every_block(tmp_path, experiment, override, key, nearest):
     error = refused(experiment, override, tmp_path=tmp_path)
@@ -78,6 +85,15 @@ def test_min_funcs_above_funcs_per_constraint_is_refused(tmp_path):
     error = refused("autoif", "autoif.funcs_per_constraint=3", "autoif.min_funcs=5", tmp_path=tmp_path)
     assert error.startswith("config error at autoif.min_funcs (used as stages.verification_thresholds.params.")
     assert "min_funcs (5) is more than funcs_per_constraint (3)" in error
+
+
+@pytest.mark.parametrize(("override", "key", "message"), [
+    ("llm.max_in_flight=0", "llm.max_in_flight", "Input should be greater than or equal to 1 (found 0)"),
+    ("roles.judge.sampling.temperature=5", "roles.judge.sampling.temperature",
+     "Input should be less than or equal to 2 (found 5)"),
+])
+def test_model_setting_out_of_range_names_the_key_where_it_was_written(tmp_path, override, key, message):
+    assert refused("autoif", override, tmp_path=tmp_path) == f"config error at {key}: {message}"
 
 
 def test_progress_false_turns_off_the_model_bars_too(tmp_path):

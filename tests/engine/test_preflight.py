@@ -107,8 +107,28 @@ def test_check_prints_the_graph_and_runs_nothing(tmp_path):
     stages = OmegaConf.load(PROJECT_ROOT / "conf/experiment/autoif.yaml")["stages"]
     assert f"autoif: {len(stages)} stages, config and data checked" in res.stdout
     assert "responses_scored  fn stages.autoif.responses_scored:responses_scored  <- responses_verified  [llm:judge]" \
-        in res.stdout
+           "  => computed" in res.stdout
+    assert f"would reuse 0 and compute {len(stages)} of the {len(stages)} slices" in res.stdout
     assert not (tmp_path / "run" / "run.duckdb").exists() and not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_check_says_what_would_be_reused(tmp_path):
+    from engine.runner import run
+
+    assert run(composed("demo", tmp_path=tmp_path), tmp_path / "run")["status"] == "ok"
+    again = engine("--check", "+experiment=demo", f"hydra.run.dir={tmp_path / 'run'}", tmp_path=tmp_path)
+    assert "  families  sql sql/demo/families.sql  <- constraints_verifiable  => reused (this run directory)" \
+        in again.stdout
+    assert "compose  loop, at most 3 iterations, the first 3 reused; iteration 0:" in again.stdout
+    # what follows a loop depends on how many iterations it runs
+    assert "catalogue  sql sql/demo/catalogue.sql  <- constraints_verifiable, compounds  => computed or reused: " \
+           "decided when the loop before it has run" in again.stdout
+    elsewhere = engine("--check", "+experiment=demo", "demo.per_round=2", f"hydra.run.dir={tmp_path / 'new'}",
+                       tmp_path=tmp_path)
+    assert "  families  sql sql/demo/families.sql  <- constraints_verifiable  => reused (stage store)" \
+        in elsewhere.stdout
+    assert "compounds  fn stages.demo.compounds:compounds  <- constraints_verifiable, compounds_history=compounds  " \
+           "=> computed" in elsewhere.stdout
 
 
 def test_check_of_a_bad_config_exits_non_zero_without_a_traceback(tmp_path):
