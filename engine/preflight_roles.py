@@ -9,6 +9,7 @@ import importlib.util
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -64,6 +65,7 @@ def check_model_roles(config: RunConfig, graph: Graph) -> None:
         elif cfg.backend == "hf":
             for package in ("torch", "transformers"):
                 _need_package(package, package, role_key(config, role, "backend"))
+            _need_local_model(cfg.model, role_key(config, role, "model"))
         elif cfg.backend == "replay":
             for task, file in cfg.replay.files.items():
                 if not resolve_path(file).is_file():
@@ -74,6 +76,22 @@ def check_model_roles(config: RunConfig, graph: Graph) -> None:
 def _need_package(module: str, package: str, key: str) -> None:
     if importlib.util.find_spec(module) is None:
         raise ConfigError(key, f"this backend needs the {module!r} package: pip install '{package}'")
+
+
+def _need_local_model(model: str, key: str) -> None:
+    """The hf backend loads from a directory or the Hugging Face cache, never downloading (engine.llm.hf_backend)."""
+    if Path(model).is_dir():
+        return
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except HFValidationError:  # a path, not a repo id
+        cached = None
+    if not isinstance(cached, str):
+        raise ConfigError(key, f"no model directory {model!r} (nor a model of that name in the Hugging Face cache); "
+                               "the hf backend loads local models only")
 
 
 def check_sim_settings(config: RunConfig) -> None:
@@ -111,8 +129,9 @@ def check_endpoints(config: RunConfig, graph: Graph) -> None:
             if url in checked:
                 continue
             checked.add(url)
-            request = urllib.request.Request(f"{url.rstrip('/')}/models", headers={"Authorization": f"Bearer {key}"})
             try:
+                request = urllib.request.Request(f"{url.rstrip('/')}/models",
+                                                 headers={"Authorization": f"Bearer {key}"})
                 with urllib.request.urlopen(request, timeout=min(cfg.timeout_s, ENDPOINT_TIMEOUT_S)) as reply:
                     status = reply.status
             except urllib.error.HTTPError as e:

@@ -80,6 +80,19 @@ def test_endpoint_that_does_not_answer_is_refused(tmp_path):
     assert error.startswith(f"config error at llm.base_url: endpoint {url} does not answer GET /models")
 
 
+def test_endpoint_that_is_not_a_url_is_refused(tmp_path):
+    error = refused("autoif", "llm=openai", "llm.base_url=localhost:8000", "llm.api_key=x", tmp_path=tmp_path)
+    assert error.startswith("config error at llm.base_url: endpoint localhost:8000 does not answer GET /models "
+                            "(unknown url type")
+
+
+def test_hf_model_that_is_no_local_directory_is_refused(tmp_path):
+    pytest.importorskip("transformers")
+    error = refused("autoif", "llm=hf", f"llm.model={tmp_path / 'no_model'}", tmp_path=tmp_path)
+    assert error == (f"config error at llm.model: no model directory '{tmp_path / 'no_model'}' (nor a model of that "
+                     "name in the Hugging Face cache); the hf backend loads local models only")
+
+
 def test_answering_endpoint_passes_without_a_paid_request(tmp_path):
     with serve_in_thread() as server:
         config, graph = check(composed("autoif", "llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x",
