@@ -7,6 +7,7 @@ ConfigError at the key the user typed.
 
 from __future__ import annotations
 
+import codecs
 import inspect
 import json
 import tempfile
@@ -132,6 +133,9 @@ def check_source_file(path: Path, key: str) -> None:
         raise ConfigError(key, f"cannot read {_shown(path)}: {e.strerror}") from None
     if path.suffix in (".csv", ".parquet"):
         return _check_with_duckdb(path, key)
+    if data.startswith(codecs.BOM_UTF8) and path.suffix in (".jsonl", ".json"):
+        raise ConfigError(key, f"{_shown(path)} starts with a byte order mark (BOM), which the JSON reader refuses; "
+                               "save the file as UTF-8 without BOM")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -37,6 +37,12 @@ def test_latin1_bytes_are_named_as_an_encoding_error(tmp_path):
     assert f"{path} line 2: not UTF-8 (byte 0xe9 at column 15)" in error
 
 
+def test_a_byte_order_mark_is_named(tmp_path):
+    path = seeds(tmp_path, b'\xef\xbb\xbf{"query": "a"}\n')
+    error = refused("autoif", f"autoif.user_queries={path}", tmp_path=tmp_path)
+    assert f"{path} starts with a byte order mark (BOM), which the JSON reader refuses" in error
+
+
 @pytest.mark.parametrize("content", [b"", b"\n  \n\n"], ids=["empty", "blank_lines"])
 def test_a_seed_file_without_rows_is_refused(tmp_path, content):
     path = seeds(tmp_path, content, ".txt")
