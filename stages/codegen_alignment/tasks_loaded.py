@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.rows import Rejected
 from stages.codegen_alignment.io_cases import case_text
@@ -15,9 +16,19 @@ from stages.codegen_alignment.task_sources import load_tasks
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset: Literal["humaneval", "mbpp", "gsm8k", "builtin", "codecontests"] = "humaneval"
-    dataset_path: str | None = None  # mbpp / gsm8k: the user's JSONL copy; codecontests: JSONL or Parquet
+    # mbpp / gsm8k: the user's JSONL copy; codecontests: JSONL or Parquet
+    dataset_path: str | None = Field(None, validate_default=True)
     task_limit: int | None = Field(None, ge=1)  # the first n tasks
     task_ids: list[str] = []  # only these tasks (before task_limit)
+
+    @field_validator("dataset_path")
+    @classmethod
+    def _user_datasets_have_their_file(cls, path: str | None, info: ValidationInfo) -> str | None:
+        dataset = info.data.get("dataset")
+        if dataset in ("mbpp", "gsm8k") and (path is None or not Path(path).is_file()):
+            raise ValueError(f"dataset {dataset!r} needs your JSONL copy as a file here; point dataset_path at it, "
+                             "or use dataset=builtin")
+        return path
 
 
 def tasks_loaded(params: Params) -> list[dict | Rejected]:

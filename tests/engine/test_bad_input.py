@@ -51,6 +51,9 @@ CASES = [
     ("until_param", "principle_examples", ["principle_examples.patience=-1"],
      "config error at principle_examples.patience (used as stages.rounds.loop.until.params.patience): "
      "Input should be greater than or equal to 1 (found -1)"),
+    ("dataset_without_its_file", "codegen_alignment", ["codegen_alignment.dataset=mbpp"],
+     "config error at codegen_alignment.dataset_path (used as stages.tasks_loaded.params.dataset_path): dataset "
+     "'mbpp' needs your JSONL copy as a file here; point dataset_path at it, or use dataset=builtin (found None)"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],
      "config error at cache_dir: cannot write to {tmp}/a_file/cache: Not a directory"),
 ]
