@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.context import Context
 from engine.llm import Request, Response, TokenLogprob
 from engine.llm.parse import answer_text
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 
 LETTERS = "ABCD"
@@ -23,7 +24,8 @@ CE_MAX = -LOG_FLOOR  # the cross-entropy of an item answered without a usable le
 
 class EvaluatorParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question_template: str  # path of the template rendering one item (passage, question, options A-D)
+    # the template rendering one item (passage, question, options A-D)
+    question_template: TemplatePath(required=("question", "A", "B", "C", "D"), optional=("context",))
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=1, le=512)
     logprobs: bool  # false: the backend gives none, estimate the cross-entropy from sampled answers

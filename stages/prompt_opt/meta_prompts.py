@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
+from engine.prompt_template import TemplatePath
 from stages.prompt_opt.evaluation import rank_key
 
 
@@ -26,10 +27,11 @@ class Params(BaseModel):
     strategy: Literal["random", "best_worst"]
     k: int = Field(ge=2, le=50)
     proposals: int = Field(ge=1, le=64)
-    meta_template: str
-    example_template: str  # meta original: one shown result
-    opro_prompt_template: str  # meta opro: one scored prompt
-    opro_exemplar_template: str  # meta opro: one task exemplar
+    meta_template: TemplatePath(optional=("examples", "scored_prompts", "exemplars"))  # original | opro's
+    # meta original: one shown result
+    example_template: TemplatePath(optional=("prompt", "question", "answer", "model_answer", "cross_entropy"))
+    opro_prompt_template: TemplatePath(optional=("prompt", "score"))  # meta opro: one scored prompt
+    opro_exemplar_template: TemplatePath(optional=("question", "answer", "A", "B", "C", "D"))  # one task exemplar
     opro_max_prompts: int = Field(ge=1, le=100)
 
 

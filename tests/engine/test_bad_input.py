@@ -54,6 +54,13 @@ CASES = [
     ("dataset_without_its_file", "codegen_alignment", ["codegen_alignment.dataset=mbpp"],
      "config error at codegen_alignment.dataset_path (used as stages.tasks_loaded.params.dataset_path): dataset "
      "'mbpp' needs your JSONL copy as a file here; point dataset_path at it, or use dataset=builtin (found None)"),
+    ("missing_template", "prompt_opt", ["prompt_opt.evaluator.question_template=nope.txt"],
+     "config error at prompt_opt.evaluator.question_template (used as stages.answers_initial.params."
+     "question_template): cannot read prompt template nope.txt: No such file or directory (found 'nope.txt')"),
+    ("template_placeholder_typo", "prompt_opt", ["prompt_opt.evaluator.question_template={tmp}/question.txt"],
+     "config error at prompt_opt.evaluator.question_template (used as stages.answers_initial.params."
+     "question_template): {tmp}/question.txt: unknown placeholder {{qestion}}; this template may use {{A}}, {{B}}, "
+     "{{C}}, {{D}}, {{context}}, {{question}} (found '{tmp}/question.txt')"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],
      "config error at cache_dir: cannot write to {tmp}/a_file/cache: Not a directory"),
 ]
@@ -76,6 +83,7 @@ def write_bad_files(tmp: Path) -> None:
     (tmp / "cut.jsonl").write_text('{"query": "a"}\n{"query": "b\n')
     (tmp / "latin1.jsonl").write_bytes('{"query": "a"}\n{"query": "café"}\n'.encode("latin-1"))
     (tmp / "a_file").write_text("")
+    (tmp / "question.txt").write_text("{qestion}\nA) {A}\nB) {B}\nC) {C}\nD) {D}\n")
 
 
 @pytest.mark.parametrize(("experiment", "overrides", "error"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
