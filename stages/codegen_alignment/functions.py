@@ -3,26 +3,42 @@ known_good=reference_function, one row per task instead: its reference solution,
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.generation import GeneratorParams, generate, open_tasks, prompt_name, side_generates
+from stages.codegen_alignment.generation import (
+    Generator,
+    GeneratorParams,
+    generate,
+    open_tasks,
+    prompt_name,
+    side_generates,
+)
 from stages.codegen_alignment.programs import case_compiles_job, compiles_job, function_program, reply_code
 
 REFERENCE = "reference"  # the generator name of known-good functions
 
 
+class Params(GeneratorParams):
+    code_generators: dict[str, Generator] = Field(min_length=1)
+    functions_per_round: int = Field(ge=1, le=1000)  # samples per code generator, task and round
+
+
 def functions(tasks: list[dict], reference_functions: list[dict], alignment_prev: list[dict],
-              params: GeneratorParams, ctx: Context) -> list[dict | Rejected]:
+              params: Params, ctx: Context) -> list[dict | Rejected]:
     # the references are read only here, where no prompt is built; the generators below see `tasks` alone
     if params.known_good == "reference_function":
         return reference_rows(tasks, reference_functions, ctx) if ctx.iteration == 0 else []
     if not side_generates("functions", params.regenerate, params.known_good, ctx.iteration):
         return []
     rows: list[dict | Rejected] = []
-    for task, generator, _, index, response in generate(open_tasks(tasks, alignment_prev), params,
-                                                                  "codegen_alignment.functions", ctx):
+    for task, generator, _, index, response in generate(open_tasks(tasks, alignment_prev), params.code_generators,
+                                                        params.functions_per_round, params,
+                                                        "codegen_alignment.functions", ctx):
         row = {"parent_ids": [task["id"]], "task_id": task["task_id"], "generator": generator,
-               "role": params.generators[generator].role, "prompt": prompt_name(params, generator, task),
+               "role": params.code_generators[generator].role,
+               "prompt": prompt_name(params.code_generators, generator, task),
                "sample_index": index, "llm_key": response.key, "simulated": response.simulated,
                "reply": response.text, "program": None}
         if not response.ok:

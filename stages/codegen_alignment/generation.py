@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request, Response
+from engine.prompt_template import TemplatePath, fill, read_template
 
 Regenerate = Literal["functions", "tests", "both", "alternate"]
 KnownGood = Literal["none", "docstring_tests", "reference_function"]
 # the side a known-good item stands in for: that side is never generated, the other one every round
 KNOWN_GOOD_SIDE = {"docstring_tests": "tests", "reference_function": "functions"}
+# what a generator's template may show of a task: its statement, and a function task's entry point
+Prompt = TemplatePath(required=["prompt"], optional=["entry_point"])
 
 
 class Generator(BaseModel):
@@ -24,16 +27,17 @@ class Generator(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     role: str
-    prompt: str
+    prompt: Prompt
     stop: list[str] | None = None  # completion-style prompts: where the continuation ends
-    program_prompt: str | None = None  # the template for program tasks; null: this generator skips them
+    program_prompt: Prompt | None = None  # the template for program tasks; null: this generator skips them
     expected_outputs: Literal["written", "consensus"] = "written"  # test generators on program tasks
 
 
 class GeneratorParams(BaseModel):
+    """What both generator stages take; each adds its crowd (`code_generators` / `test_generators`) and its
+    samples per generator, task and round (`functions_per_round` / `test_sets_per_round`), named as in the block."""
+
     model_config = ConfigDict(extra="forbid")
-    generators: dict[str, Generator] = Field(min_length=1)
-    per_round: int = Field(ge=1, le=1000)  # samples per generator, task and round
     regenerate: Regenerate = "both"
     known_good: KnownGood = "none"  # docstring_tests: only functions are generated; reference_function: only tests
     temperature: float | None = Field(None, ge=0, le=2)
@@ -63,31 +67,31 @@ def template_for(gen: Generator, task: dict) -> str | None:
     return gen.program_prompt if task["kind"] == "program" else gen.prompt
 
 
-def prompt_name(params: GeneratorParams, generator: str, task: dict) -> str | None:
+def prompt_name(generators: dict[str, Generator], generator: str, task: dict) -> str | None:
     """The prompt variant a row came from, as the file name of its template ("code_plain")."""
-    template = template_for(params.generators[generator], task)
+    template = template_for(generators[generator], task)
     return None if template is None else Path(template).stem
 
 
 def render(template_path: str, ctx: Context, task: dict) -> str:
     # an absolute path stays itself; a completion prompt ends exactly where the model goes on
-    template = (ctx.project_root / template_path).read_text().rstrip("\n")
-    return template.replace("{prompt}", task["prompt"]).replace("{entry_point}", task["entry_point"])
+    template = read_template(template_path, ctx.project_root)
+    return fill(template.text.rstrip("\n"), template.path, prompt=task["prompt"], entry_point=task["entry_point"])
 
 
-def generate(tasks: list[dict], params: GeneratorParams, llm_task: str, ctx: Context) -> list[tuple[dict, str, str,
-                                                                                                     int, Response]]:
+def generate(tasks: list[dict], generators: dict[str, Generator], per_round: int, params: GeneratorParams,
+             llm_task: str, ctx: Context) -> list[tuple[dict, str, str, int, Response]]:
     """(task, generator name, prompt text, sample index, response) for every generator, task and sample of
     this round; sample indexes continue across rounds, so each round asks for new samples."""
     asks: dict[str, list[tuple[dict, str, str, int, Request]]] = defaultdict(list)
-    for name, gen in params.generators.items():
+    for name, gen in generators.items():
         for task in tasks:
             template = template_for(gen, task)
             if template is None:
                 continue
             text = render(template, ctx, task)
-            for k in range(params.per_round):
-                index = ctx.iteration * params.per_round + k
+            for k in range(per_round):
+                index = ctx.iteration * per_round + k
                 request = Request(messages=[{"role": "user", "content": text}], task=llm_task, sample_index=index,
                                   temperature=params.temperature, max_tokens=params.max_tokens, stop=gen.stop)
                 asks[gen.role].append((task, name, text, index, request))

@@ -7,7 +7,14 @@ from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.generation import GeneratorParams, generate, open_tasks, prompt_name, side_generates
+from stages.codegen_alignment.generation import (
+    Generator,
+    GeneratorParams,
+    generate,
+    open_tasks,
+    prompt_name,
+    side_generates,
+)
 from stages.codegen_alignment.io_cases import is_trivial_case, split_io_cases
 from stages.codegen_alignment.programs import case_compiles_job, case_id, first_assert, is_trivial, split_asserts
 
@@ -15,6 +22,8 @@ DOCSTRING = "docstring"  # the generator name of known-good test sets
 
 
 class Params(GeneratorParams):
+    test_generators: dict[str, Generator] = Field(min_length=1)
+    test_sets_per_round: int = Field(ge=1, le=1000)  # samples per test generator, task and round
     asserts_per_test_set: int = Field(5, ge=1)  # the first n asserts of a reply (CodeT's limit)
     min_asserts: int = Field(1, ge=1)  # fewer asserts than this: not enough to align on
     max_case_chars: int = Field(2000, ge=10)  # longer asserts are dropped unparsed
@@ -26,12 +35,13 @@ def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params, ctx
     if not side_generates("tests", params.regenerate, params.known_good, ctx.iteration):
         return []
     drafts = []
-    for task, generator, prompt_text, index, response in generate(open_tasks(tasks, alignment_prev), params,
-                                                                  "codegen_alignment.test_sets", ctx):
-        gen = params.generators[generator]
+    for task, generator, prompt_text, index, response in generate(
+            open_tasks(tasks, alignment_prev), params.test_generators, params.test_sets_per_round, params,
+            "codegen_alignment.test_sets", ctx):
+        gen = params.test_generators[generator]
         row = {"parent_ids": [task["id"]], "task_id": task["task_id"], "generator": generator, "role": gen.role,
-               "prompt": prompt_name(params, generator, task), "sample_index": index, "llm_key": response.key,
-               "simulated": response.simulated, "reply": response.text}
+               "prompt": prompt_name(params.test_generators, generator, task), "sample_index": index,
+               "llm_key": response.key, "simulated": response.simulated, "reply": response.text}
         if not response.ok:
             drafts.append((row, task, Rejected(row, response.reason, response.error or "")))
         elif task["kind"] == "program":

@@ -6,22 +6,25 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from engine.context import Context
+from engine.prompt_template import TemplatePath, read_template
 from engine.rows import Rejected
-from stages.principle_examples.failure_analysis import failures_shown, render_failures
-from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite, read
+from stages.principle_examples.failure_analysis import FailureTemplate, failures_shown, render_failures
+from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
+
+GuidanceTemplate = TemplatePath(required=["failures", "analysis"])
 
 
 class Params(TeacherParams):
     model_config = ConfigDict(extra="forbid")
-    guidance_template: str
-    failure_template: str
+    guidance_template: GuidanceTemplate
+    failure_template: FailureTemplate
     failures_in_context: int = Field(ge=1, le=100)
 
 
 def guidance(failures: list[dict], failure_analysis: list[dict], params: Params, ctx: Context) -> str:
     shown = failures_shown(failures, failure_analysis, params.failures_in_context)
-    return read(ctx.project_root, params.guidance_template).format(
-        failures=render_failures(shown, read(ctx.project_root, params.failure_template)),
+    return read_template(params.guidance_template, ctx.project_root).render(
+        failures=render_failures(shown, read_template(params.failure_template, ctx.project_root)),
         analysis=failure_analysis[0]["analysis"] if failure_analysis else "(no analysis available)")
 
 

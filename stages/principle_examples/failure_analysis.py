@@ -7,23 +7,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import PromptTemplate, TemplatePath, read_template
 from engine.rows import Rejected
 from stages.principle_examples.principle import Principle
-from stages.principle_examples.teaching import read
+
+# one failed validation item, as the analysis, generation and guidance prompts list it
+FailureTemplate = TemplatePath(required=["human_prompt"], optional=["letters"])
+AnalyseTemplate = TemplatePath(required=["failures"], optional=["principle"])
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     principle: Principle
-    analyse_template: str
-    failure_template: str
+    analyse_template: AnalyseTemplate
+    failure_template: FailureTemplate
     failures_in_context: int = Field(ge=1, le=100)
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=64, le=8192)
 
 
-def render_failures(failures: list[dict], template: str) -> str:
-    return "".join(template.format(human_prompt=f["human_prompt"], letters=f["letters"] or "none")
+def render_failures(failures: list[dict], template: PromptTemplate) -> str:
+    return "".join(template.render(human_prompt=f["human_prompt"], letters=f["letters"] or "none")
                    for f in failures).rstrip()
 
 
@@ -40,9 +44,9 @@ def failure_analysis(failures: list[dict], params: Params, ctx: Context) -> list
     if not failures:
         return []  # the working version passes every validation item: nothing to analyse
     shown = sorted(ctx.rng.sample(failures, min(params.failures_in_context, len(failures))), key=lambda f: f["id"])
-    prompt = read(ctx.project_root, params.analyse_template).format(
+    prompt = read_template(params.analyse_template, ctx.project_root).render(
         principle=params.principle.statement(),
-        failures=render_failures(shown, read(ctx.project_root, params.failure_template)))
+        failures=render_failures(shown, read_template(params.failure_template, ctx.project_root)))
     (response,) = ctx.llm("teacher").complete(
         [Request([{"role": "user", "content": prompt}], task="principle_examples.analyse",
                  temperature=params.temperature, max_tokens=params.max_tokens)], desc="failure analysis")

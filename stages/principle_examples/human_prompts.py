@@ -9,17 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import answer_text, extract_json, list_items, validation_error_text
+from engine.prompt_template import TemplatePath, read_template
 from engine.rows import Rejected
-from stages.principle_examples.failure_analysis import failures_shown, render_failures
+from stages.principle_examples.failure_analysis import FailureTemplate, failures_shown, render_failures
 from stages.principle_examples.principle import Principle
-from stages.principle_examples.teaching import read
+
+GenerateTemplate = TemplatePath(required=["failures", "analysis", "count"], optional=["principle"])
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     principle: Principle
-    generate_template: str
-    failure_template: str
+    generate_template: GenerateTemplate
+    failure_template: FailureTemplate
     count: int = Field(ge=1, le=50)
     attempts: int = Field(ge=1, le=10)
     failures_in_context: int = Field(ge=1, le=100)
@@ -72,9 +74,9 @@ def human_prompts(failures: list[dict], failure_analysis: list[dict], params: Pa
     if not shown:
         return []
     analysis = failure_analysis[0]["analysis"] if failure_analysis else "(no analysis available)"
-    prompt = read(ctx.project_root, params.generate_template).format(
+    prompt = read_template(params.generate_template, ctx.project_root).render(
         principle=params.principle.statement(), analysis=analysis, count=params.count,
-        failures=render_failures(shown, read(ctx.project_root, params.failure_template)))
+        failures=render_failures(shown, read_template(params.failure_template, ctx.project_root)))
     parents = [a["id"] for a in failure_analysis] or [f["id"] for f in shown]
     llm = ctx.llm("teacher")
     out: list[dict | Rejected] = []

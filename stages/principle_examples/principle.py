@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from engine.context import Context
 from engine.graph import import_callable
 from engine.llm import Request
+from engine.prompt_template import TemplateError, TemplatePath, check_placeholders, fill, read_template
+
+STATEMENT_PLACEHOLDERS = ("target", "letters", "length")
+JudgeTemplate = TemplatePath(required=["principle", "text"])
 
 
 class CheckerConfig(BaseModel):
@@ -22,7 +26,7 @@ class CheckerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["python", "llm_judge"]
     fn: str = "stages.principle_examples.checker:acrostic_check"
-    judge_template: str = "stages/principle_examples/prompts/judge.txt"
+    judge_template: JudgeTemplate = "stages/principle_examples/prompts/judge.txt"
     role: str = "teacher"
 
     @model_validator(mode="after")
@@ -41,6 +45,15 @@ class Principle(BaseModel):
     rewrite_request: str = Field(min_length=1)
     checker: CheckerConfig
 
+    @field_validator("text")
+    @classmethod
+    def _text_fills(cls, value: str) -> str:
+        try:
+            check_placeholders(value, "principle.text", optional=STATEMENT_PLACEHOLDERS)
+        except TemplateError as err:
+            raise ValueError(str(err).removeprefix("principle.text: ")) from err
+        return value
+
     @field_validator("target")
     @classmethod
     def _target_is_a_word(cls, value: str) -> str:
@@ -50,7 +63,8 @@ class Principle(BaseModel):
 
     def statement(self) -> str:
         """The principle's text with its target filled in, as every prompt shows it."""
-        return self.text.format(target=self.target, letters=", ".join(self.target), length=len(self.target))
+        return fill(self.text, "principle.text", target=self.target, letters=", ".join(self.target),
+                    length=len(self.target))
 
 
 @dataclass(frozen=True)
@@ -78,8 +92,8 @@ def check_texts(texts: list[str], principle: Principle, ctx: Context, project_ro
     if principle.checker.kind == "python":
         check = import_callable(principle.checker.fn, "checker.fn")
         return [Verdict(*check(text, principle.target)) for text in texts]
-    template = (project_root / principle.checker.judge_template).read_text()
-    requests = [Request([{"role": "user", "content": template.format(principle=principle.statement(), text=text)}],
+    template = read_template(principle.checker.judge_template, project_root)
+    requests = [Request([{"role": "user", "content": template.render(principle=principle.statement(), text=text)}],
                         task="principle_examples.judge", temperature=0.0, max_tokens=200) for text in texts]
     verdicts = []
     for response in ctx.llm(principle.checker.role).complete(requests, desc="judge"):

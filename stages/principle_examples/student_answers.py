@@ -6,21 +6,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import TemplatePath, read_template
 from engine.rows import Rejected
-from stages.principle_examples.teaching import read
+
+StudentTemplate = TemplatePath(required=["human_prompt"])
 
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    template: str
+    template: StudentTemplate
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=16, le=8192)
 
 
 def student_answers(human_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
-    template = read(ctx.project_root, params.template)
+    template = read_template(params.template, ctx.project_root)
     responses = ctx.llm("student").complete(
-        [Request([{"role": "user", "content": template.format(human_prompt=p["human_prompt"])}],
+        [Request([{"role": "user", "content": template.render(human_prompt=p["human_prompt"])}],
                  task="principle_examples.answer", temperature=params.temperature, max_tokens=params.max_tokens)
          for p in human_prompts], desc="student answers")
     out: list[dict | Rejected] = []

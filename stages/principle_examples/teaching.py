@@ -5,21 +5,27 @@ examples, with the failures and their analysis added to the context)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import labelled, strip_commentary
+from engine.prompt_template import PromptTemplate, TemplatePath, read_template
 from stages.principle_examples.principle import Principle
+
+EXAMPLE_FIELDS = ("human_prompt", "assistant_answer", "critique", "rewrite")
+SystemTemplate = TemplatePath(required=["principle"], optional=["name"])
+ExampleTemplate = TemplatePath(required=EXAMPLE_FIELDS, optional=["number"])
+CritiqueTemplate = TemplatePath(required=["examples", "guidance", "human_prompt", "assistant_answer",
+                                          "critique_request"], optional=["examples_intro"])
 
 
 class Templates(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    system: str
-    example: str
-    critique: str
+    system: SystemTemplate
+    example: ExampleTemplate
+    critique: CritiqueTemplate
 
 
 class TeacherParams(BaseModel):
@@ -45,15 +51,10 @@ class Turns:
     simulated: bool
 
 
-def read(project_root: Path, path: str) -> str:
-    return (project_root / path).read_text()
-
-
-def examples_block(library: list[dict], template: str) -> str:
+def examples_block(library: list[dict], template: PromptTemplate) -> str:
     """The version's examples, numbered, in the order they entered the library (oldest first)."""
     ordered = sorted(library, key=lambda e: (e["added_in_version"], e["id"]))
-    return "".join(template.format(number=i, **{k: e[k] for k in ("human_prompt", "assistant_answer", "critique",
-                                                                   "rewrite")}) + "\n"
+    return "".join(template.render(number=i, **{k: e[k] for k in EXAMPLE_FIELDS}) + "\n"
                    for i, e in enumerate(ordered, start=1))
 
 
@@ -70,13 +71,14 @@ def critique_and_rewrite(conversations: list[dict], library: list[dict], params:
     rewrites of those that got one, each as the second turn of its conversation."""
     root = ctx.project_root
     principle = params.principle
-    system = read(root, params.templates.system).format(name=principle.name, principle=principle.statement())
-    examples = examples_block(library, read(root, params.templates.example))
+    system = read_template(params.templates.system, root).render(name=principle.name,
+                                                                  principle=principle.statement())
+    examples = examples_block(library, read_template(params.templates.example, root))
     intro = ("Here are examples of answers critiqued and rewritten to follow the principle:\n" if examples
              else "There are no examples yet.\n")
-    critique_template = read(root, params.templates.critique)
+    critique_template = read_template(params.templates.critique, root)
     firsts = [[{"role": "system", "content": system},
-               {"role": "user", "content": critique_template.format(
+               {"role": "user", "content": critique_template.render(
                    examples_intro=intro, examples=examples, guidance=guidance, human_prompt=c["human_prompt"],
                    assistant_answer=c["assistant_answer"], critique_request=principle.critique_request)}]
               for c in conversations]
