@@ -12,10 +12,10 @@ from omegaconf import DictConfig
 
 from engine.config import ConfigError, RunConfig
 from engine.fingerprint import stage_fingerprint
-from engine.graph import Graph, Loop, Stage, resolve_path
-from engine.preflight import check
+from engine.graph import Graph, Loop, Stage
+from engine.preflight import check, make_executor_checked, open_stage_store_checked
 from engine.preflight_roles import roles_used
-from engine.run_env import open_stage_store, role_config
+from engine.run_env import role_config
 from engine.store import META_TABLE, RunDB
 
 COMPUTED = "computed"
@@ -25,10 +25,13 @@ def check_command(cfg: DictConfig, run_dir: Path) -> int:
     """Exit status 0 and the graph on stdout, or 1 and the first mistake on stderr."""
     try:
         config, graph = check(cfg)
+        if config.executor.get("kind") == "ray" and config.executor.get("address"):  # a cluster named: it answers
+            make_executor_checked(config).close()
+        reuse = planned_reuse(config, graph, run_dir)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return 1
-    print(describe(config, graph, planned_reuse(config, graph, run_dir)))
+    print(describe(config, graph, reuse))
     return 0
 
 
@@ -50,7 +53,7 @@ def planned_reuse(config: RunConfig, graph: Graph, run_dir: Path) -> dict[tuple[
     A loop's iterations are followed while every stage of one is found; stages after a loop are left out, as
     their fingerprints depend on how many iterations it runs."""
     plan, found = _Plan(config, graph), {}
-    store = open_stage_store(config, resolve_path(config.cache_dir))
+    store = open_stage_store_checked(config)
     recorded = _recorded(run_dir)
 
     def place(stage: Stage, iteration: int | None) -> str | None:

@@ -112,8 +112,10 @@ class StoreConfig(_Strict):
 
     @model_validator(mode="after")
     def _ducklake_has_its_places(self) -> StoreConfig:
-        if self.kind == "ducklake" and not (self.catalog and self.data_path):
-            raise ValueError("store=ducklake needs store.catalog (a PostgreSQL connection) and store.data_path")
+        unset = ("", "???", None)  # conf/store/ducklake.yaml: `???` when its environment variable is not set
+        if self.kind == "ducklake" and (self.catalog in unset or self.data_path in unset):
+            raise ValueError("store=ducklake needs store.catalog (a PostgreSQL connection, or the environment "
+                             "variable EXECFEED_DUCKLAKE_CATALOG) and store.data_path (or EXECFEED_DUCKLAKE_DATA)")
         return self
 
 

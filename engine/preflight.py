@@ -12,8 +12,9 @@ import inspect
 import json
 import tempfile
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 from hydra.experimental.callback import Callback
@@ -23,8 +24,8 @@ from pydantic import BaseModel, ValidationError
 from engine.compute import source_select
 from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, load, validation_error
 from engine.config_keys import did_you_mean
-from engine.executor import check_shards, load_executor_config
-from engine.graph import Graph, Loop, build, resolve_path
+from engine.executor import check_shards, load_executor_config, make_executor
+from engine.graph import Graph, Loop, build, import_callable, resolve_path
 from engine.preflight_roles import check_endpoints, check_model_roles, check_sim_settings
 
 
@@ -36,6 +37,8 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
         load_executor_config(config)
         check_shards(graph)
         check_loops(graph)
+        if config.report:  # otherwise found at the end of the run, as a summary without the experiment's sections
+            import_callable(config.report, "report")
         check_sim_settings(config)
         check_model_roles(config, graph)
         check_sources(graph)
@@ -50,6 +53,7 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
 
 # ---------------------------------------------------------------------------------------------- loops
 
+T = TypeVar("T")
 RUN_TABLES = {"llm_calls"}  # the run's own tables a stop condition may read (e.g. to stop at a budget)
 
 
@@ -231,6 +235,28 @@ def check_sandbox(config: RunConfig, graph: Graph) -> None:
         key = {"memory": "sandbox.memory_mb", "timeout": "sandbox.timeout_s"}.get(outcome.status, "sandbox")
         raise ConfigError(key, f"a sandbox worker with these limits cannot run a trivial job: {outcome.status}: "
                                f"{outcome.message}")
+
+
+def connected(open_it: Callable[[], T], key: str, what: str) -> T:
+    """`open_it()`, which connects to something the config names (a Ray cluster, a DuckLake catalog): an address
+    that does not answer or a client package that is missing is the user's to fix, at `key`."""
+    try:
+        return open_it()
+    except (duckdb.Error, OSError, ValueError, RuntimeError) as e:  # what DuckDB, psycopg and Ray raise for these
+        raise ConfigError(key, f"cannot {what}: {str(e).strip().splitlines()[0]}") from None
+
+
+def open_stage_store_checked(config: RunConfig):
+    """The run's stage store (engine.run_env.open_stage_store), its catalog's failure a ConfigError."""
+    from engine.run_env import open_stage_store
+
+    return connected(lambda: open_stage_store(config, resolve_path(config.cache_dir)), "store.catalog",
+                     "open the DuckLake stage store")
+
+
+def make_executor_checked(config: RunConfig):
+    """The run's executor (engine.executor.make_executor), a cluster that does not answer a ConfigError."""
+    return connected(lambda: make_executor(config), "executor.address", "connect to the Ray cluster")
 
 
 class RunDirWritable(Callback):

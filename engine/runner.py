@@ -22,13 +22,12 @@ from engine import products
 from engine.compute import compute
 from engine.config import ConfigError
 from engine.context import StageError
-from engine.executor import make_executor
 from engine.fingerprint import stage_fingerprint
-from engine.graph import Loop, Stage, resolve_path
+from engine.graph import Loop, Stage
 from engine.ledger_journal import JOURNAL, JournaledLedger
-from engine.preflight import check, check_writable, until_params
+from engine.preflight import check, check_writable, make_executor_checked, open_stage_store_checked, until_params
 from engine.report import finish_report
-from engine.run_env import RunEnv, answered_calls, flush_ledger, open_stage_store, recover_journal, whole_account
+from engine.run_env import RunEnv, answered_calls, flush_ledger, recover_journal, whole_account
 from engine.store import RunDB
 from engine.store import materialise as mat
 
@@ -48,11 +47,11 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
     status, error = "ok", None
     try:
         config, graph = check(cfg)
-        cache_dir = resolve_path(config.cache_dir)
-        executor = make_executor(config)
+        store = open_stage_store_checked(config)
+        executor = make_executor_checked(config)
         rundb = RunDB(run_dir / "run.duckdb")
         recovered = recover_journal(rundb, run_dir)
-        env = RunEnv(config, graph, run_dir, rundb, open_stage_store(config, cache_dir), executor=executor,
+        env = RunEnv(config, graph, run_dir, rundb, store, executor=executor,
                      ledger=JournaledLedger(run_dir / JOURNAL), recovered_calls=recovered)
         env.ledger.clear()  # its rows, if any, were just imported
         env.answered = answered_calls(rundb)

@@ -16,6 +16,7 @@ import pytest
 from engine.config import PROJECT_ROOT, ConfigError
 from engine.runner import run
 from engine.testing.fake_openai import serve_in_thread, stats
+from tests.engine.test_config_keys import refused
 
 F = "tests.engine.fixture_stages"
 
@@ -61,6 +62,8 @@ CASES = [
      "config error at prompt_opt.evaluator.question_template (used as stages.answers_initial.params."
      "question_template): {tmp}/question.txt: unknown placeholder {{qestion}}; this template may use {{A}}, {{B}}, "
      "{{C}}, {{D}}, {{context}}, {{question}} (found '{tmp}/question.txt')"),
+    ("report_typo", "autoif", ["report=stages.autoif.report:reprt"],
+     "config error at report: module 'stages.autoif.report' has no function 'reprt'"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],
      "config error at cache_dir: cannot write to {tmp}/a_file/cache: Not a directory"),
 ]
@@ -116,6 +119,30 @@ def test_missing_api_key_stops_the_command_before_any_stage(tmp_path, server):
     assert "config error at llm.api_key: role 'generator' uses the openai backend, but the key is null and " \
            "OPENAI_API_KEY is not set" in res.stderr
     assert not (run_dir / "run.duckdb").exists()
+
+
+@pytest.mark.parametrize(("overrides", "start"), [
+    (["store=ducklake", "store.catalog='host=127.0.0.1 port=1'", "store.data_path={tmp}/lake"],
+     "config error at store.catalog: cannot open the DuckLake stage store: "),
+    (["executor=ray", "executor.address=ray://127.0.0.1:1"],
+     "config error at executor.address: cannot connect to the Ray cluster: "),
+], ids=["ducklake_catalog_down", "ray_cluster_down"])
+def test_a_store_or_cluster_that_does_not_answer_is_named(tmp_path, overrides, start):
+    pytest.importorskip("ray")
+    run_dir = tmp_path / "run"
+    res = engine("+experiment=demo", *(o.format(tmp=tmp_path) for o in overrides), f"hydra.run.dir={run_dir}",
+                 tmp_path=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr + (run_dir / "engine.log").read_text()
+    assert json.loads((run_dir / "summary.json").read_text())["error"].startswith(start)
+    assert not (run_dir / "run.duckdb").exists()
+
+
+def test_ducklake_without_its_catalog_says_which_variable_to_set(tmp_path, monkeypatch):
+    monkeypatch.delenv("EXECFEED_DUCKLAKE_CATALOG", raising=False)
+    monkeypatch.delenv("EXECFEED_DUCKLAKE_DATA", raising=False)
+    assert refused("demo", "store=ducklake", tmp_path=tmp_path) == (
+        "config error at store: store=ducklake needs store.catalog (a PostgreSQL connection, or the environment "
+        "variable EXECFEED_DUCKLAKE_CATALOG) and store.data_path (or EXECFEED_DUCKLAKE_DATA)")
 
 
 def test_run_into_an_unwritable_directory_names_it(tmp_path, make_config, numbers_file):
