@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 _PLAIN_REF = re.compile(r"^\$\{([A-Za-z_][\w.]*)\}$")  # a value that is exactly one other key
 _REF_START = re.compile(r"\$\{([^${}:]*)")  # each reference's static part, up to `}` or a nested `${`
@@ -44,25 +45,44 @@ def _join(parts: list[str | int]) -> str:
     return out
 
 
+def _child(node: object, part: str | int) -> object | None:
+    """`node`'s child `part` as written (interpolations unresolved), or None when there is none."""
+    if not isinstance(node, (DictConfig, ListConfig)):
+        return None
+    try:
+        return node._get_node(part)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OmegaConfBaseException):
+        return None  # no such key (OmegaConf's struct mode raises its own errors for it)
+
+
 def origin_of(raw: DictConfig, key: str) -> str | None:
     """The key the user typed for `key`, when `key` or one of its parents is a plain `${other.key}` interpolation
-    (followed through chains of them); None when the value was written where it is."""
+    (followed through chains of them, up to the last key that exists: `a=${nope}` is reported at `a`); None when
+    the value was written where it is."""
     parts = _parts(key)
-    node = raw
+    node: object = raw
     for i, part in enumerate(parts):
-        if not isinstance(node, (DictConfig, ListConfig)):
-            return None
-        try:
-            child = node._get_node(part)
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
+        child = _child(node, part)
         if child is None:
             return None
         if OmegaConf.is_interpolation(node, part) and (m := _PLAIN_REF.match(str(child._value()))):
             typed = _join([*_parts(m[1]), *parts[i + 1:]])
-            return origin_of(raw, typed) or typed
+            return origin_of(raw, typed) or (typed if _written(raw, typed) else None)
         node = child
     return None
+
+
+def _written(raw: DictConfig, key: str) -> bool:
+    """Whether `key` is in the config as written (past an interpolated parent it cannot tell, and says yes)."""
+    node: object = raw
+    for part in _parts(key):
+        child = _child(node, part)
+        if child is None:
+            return False
+        if OmegaConf.is_interpolation(node, part):
+            return True
+        node = child
+    return True
 
 
 def _raw_strings(node: DictConfig | ListConfig) -> Iterator[str]:

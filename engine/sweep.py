@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from filelock import FileLock
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from engine.graph import sha256
 
@@ -87,11 +88,19 @@ def _summary_status(run_dir: Path) -> str | None:
         return None
 
 
+def _config_sha(cfg: DictConfig) -> str:
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException:  # the job's run reports it as a config error, in its summary
+        data = OmegaConf.to_container(cfg, resolve=False)
+    return sha256(json.dumps(data, sort_keys=True, default=str))
+
+
 def run_sweep_job(hydra_cfg: DictConfig, cfg: DictConfig, run: Callable[[DictConfig, Path], dict[str, Any]]) -> str:
     """Run one job of a multirun under the manifest: skip it, resume it in its earlier directory, or run it."""
     overrides = list(hydra_cfg.overrides.task)
     key = job_key(overrides)
-    config_sha = sha256(json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True, default=str))
+    config_sha = _config_sha(cfg)
     manifest = SweepManifest(Path(hydra_cfg.sweep.dir))
     before = manifest.latest().get(key)
     run_dir = Path(hydra_cfg.runtime.output_dir)

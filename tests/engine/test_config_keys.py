@@ -70,6 +70,12 @@ def test_stage_param_error_names_the_experiment_key(tmp_path):
                      "Input should be less than or equal to 10 (found 11)")
 
 
+def test_interpolation_of_a_missing_key_is_named_where_it_was_written(tmp_path):
+    error = refused("demo", "demo.per_round=${nope}", tmp_path=tmp_path)
+    assert error == ("config error at demo.per_round (used as stages.compose.loop.stages.compounds.params.per_round): "
+                     "Interpolation key 'nope' not found")
+
+
 def test_min_chars_above_max_chars_is_refused(tmp_path):
     error = refused("autoif", "autoif.constraint_min_chars=500", "autoif.constraint_max_chars=10", tmp_path=tmp_path)
     assert error.startswith("config error at autoif.constraint_max_chars (used as stages.constraints_augmented.")

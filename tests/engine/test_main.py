@@ -100,3 +100,12 @@ def test_a_sweep_with_a_failed_job_exits_non_zero_and_runs_the_others(tmp_path):
     assert res.returncode == 1 and "sweep: job failed" in res.stderr
     statuses = sorted(json.loads(p.read_text())["status"] for p in sweep_dir.glob("*/summary.json"))
     assert statuses == ["failed", "ok"]
+
+
+def test_a_sweep_job_with_an_unresolvable_interpolation_fails_without_a_traceback(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    res = engine("-m", "+experiment=demo", "demo.per_round=${nope}", f"hydra.sweep.dir={sweep_dir}",
+                 cache=tmp_path / "cache")
+    assert res.returncode == 1 and "sweep: job failed" in res.stderr and "Traceback" not in res.stderr
+    (summary,) = [json.loads(p.read_text()) for p in sweep_dir.glob("*/summary.json")]
+    assert summary["error"].startswith("config error at demo.per_round (used as stages.compose.loop.stages.")
