@@ -18,7 +18,7 @@ from engine.rows import Rejected
 log = logging.getLogger("engine")
 
 
-def _where(e: BaseException) -> str:
+def where_raised(e: BaseException) -> str:
     """Where an exception was raised, as "at FILE:LINE in FUNCTION": the message of a stage that failed in a
     shard on a remote worker is all the driver gets, so it carries the location itself."""
     frame = traceback.extract_tb(e.__traceback__)[-1]
@@ -39,7 +39,7 @@ def call_stage(stage: Stage, inputs: dict[str, list[dict]], ctx: Context) -> lis
             raise StageError(stage.name, str(e)) from e
         except Exception as e:
             log.error("stage %s raised:\n%s", stage.name, traceback.format_exc())
-            raise StageError(stage.name, f"{type(e).__name__}: {e} ({_where(e)})") from e
+            raise StageError(stage.name, f"{type(e).__name__}: {e} ({where_raised(e)})") from e
         if not isinstance(output, list):
             raise StageError(stage.name, f"{stage.spec.fn} returned {type(output).__name__}, expected a list of rows")
         return output

@@ -19,6 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from engine import products
+from engine.calling import where_raised
 from engine.compute import compute
 from engine.config import ConfigError
 from engine.context import StageError
@@ -67,7 +68,7 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
         status, error = "failed", "interrupted"
         log.error("interrupted; finished stages are kept, rerun the same command to resume")
     except Exception as e:  # a bug in the engine or a backend: still a summary, still every finished table
-        status, error = "failed", f"internal error: {type(e).__name__}: {e}"
+        status, error = "failed", f"internal error: {type(e).__name__}: {e} ({where_raised(e)})"
         log.exception("internal error")
     finally:
         if env is not None:

@@ -163,7 +163,8 @@ def test_an_internal_error_is_logged_with_its_traceback(tmp_path, make_config, n
     with caplog.at_level(logging.ERROR, logger="engine"):
         summary = run(make_config({"numbers": {"source": str(numbers_file)},
                                    "evens": {"filter": f"{F}:is_even", "inputs": ["numbers"]}}), tmp_path / "run")
-    assert summary["error"] == "internal error: RuntimeError: disk on fire"
+    raised_at = f"{Path(__file__).relative_to(PROJECT_ROOT)}:{broken_commit.__code__.co_firstlineno + 1}"
+    assert summary["error"] == f"internal error: RuntimeError: disk on fire (at {raised_at} in broken_commit)"
     (record,) = [r for r in caplog.records if r.getMessage() == "internal error"]
     assert record.exc_info is not None  # the traceback says where: the frame that raised
     assert "broken_commit" in caplog.text and "Traceback" in caplog.text
