@@ -18,7 +18,7 @@ from engine.graph import Stage, sha256
 from engine.llm.types import FINAL_FAILURES, TRANSIENT
 from engine.rows import Rejected, RowsError, declared_schema, to_arrow
 from engine.run_env import RunEnv, add_sandbox_stats, flush_ledger, ledger_table, loop_init
-from engine.store import StageStore
+from engine.store import RunDB, StageStore, quote
 from engine.store import materialise as mat
 
 log = logging.getLogger("engine")
@@ -61,11 +61,23 @@ def compute_in_duckdb(stage: Stage, iteration: int | None, fingerprint: str, env
                               _duplicate_error(stage))
         except duckdb.Error as e:
             where = stage.spec.sql or stage.spec.source
-            raise StageError(stage.name, f"SQL error in {where}: {str(e).splitlines()[0]}") from e
+            hint = _columnless_inputs_hint(con, stage) if isinstance(e, duckdb.BinderException) else ""
+            raise StageError(stage.name, f"SQL error in {where}: {str(e).splitlines()[0]}{hint}") from e
         finally:  # the connection may serve the next stage: none of this stage's names may linger
             mat.drop_temp_objects(con)
             for name in stage.params or {}:
                 con.execute(f"RESET VARIABLE {name}")
+
+
+def _columnless_inputs_hint(con: duckdb.DuckDBPyConnection, stage: Stage) -> str:
+    """Why a column may be missing: an input that came out empty with no columns of its own (a Python stage that
+    produced no rows, rejected none and declares no row type)."""
+    bare = [ref.stage for ref in stage.inputs if ref.stage in RunDB.tables(con)
+            and set(mat.columns(con, quote(ref.stage))) <= {"id", "parent_ids", "iteration"}]
+    if not bare:
+        return ""
+    return (f" (input {', '.join(map(repr, bare))} is empty and has no columns of its own: declare its stage's row "
+            "type, `-> list[Row]` or `-> list[Row | Rejected]` with Row a TypedDict, so an empty output keeps them)")
 
 
 def source_select(path: Path) -> str:
@@ -119,10 +131,12 @@ def compute_python(stage: Stage, iteration: int | None, fingerprint: str, env: R
         if rejected_table is not None:
             mat.create_from_arrow(con, mat.REJ, rejected_table)
             rejected_sql = f"SELECT * FROM {mat.REJ}"
-        if kept_table is None and rejected_table is None and (schema := declared_schema(stage.func)) is not None:
+        if kept_table is None and (schema := declared_schema(stage.func)) is not None:
+            # nothing kept: the declared row type gives the empty table its columns (a rejected row often lacks
+            # some, e.g. the verdict it never got), so later SQL binds and the funnel ends honestly at zero
             mat.create_from_arrow(con, mat.OUT, schema.empty_table())
         elif kept_table is None and rejected_table is not None:
-            # everything was rejected: the empty table still gets the rows' columns, so later SQL binds
+            # everything was rejected and no row type is declared: the empty table gets the rejected rows' columns
             con.execute(f"CREATE TEMP TABLE {mat.OUT} AS SELECT * EXCLUDE (reason, detail) FROM {mat.REJ} WHERE false")
         else:
             mat.create_from_arrow(con, mat.OUT, kept_table)

@@ -11,6 +11,7 @@ line repeating a seed is the one dropped.
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
@@ -50,7 +51,16 @@ def parameters(text: str) -> tuple[str, ...]:
     return tuple(_POLARITY.get(found, found) for found in _PARAMETER.findall(text.lower()))
 
 
-def constraints(seed_constraints: list[dict], constraints_augmented: list[dict], params: Params) -> list:
+class Constraint(TypedDict):
+    id: str
+    text: str
+    origin: str  # seed or augmented
+    parent_ids: list[str]
+    simulated: bool
+
+
+def constraints(seed_constraints: list[dict], constraints_augmented: list[dict],
+                params: Params) -> list[Constraint | Rejected]:
     candidates = [(row, "seed") for row in seed_constraints] + [(row, "augmented") for row in constraints_augmented]
     exact: dict[str, str] = {}  # normalised text -> id of the row kept for it
     kept_by_parameters: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # parameters -> [(normalised, id)]

@@ -4,7 +4,7 @@ the role's sequence-classification model (backend hf, e.g. an mDeBERTa XNLI chec
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,19 @@ def classified_label(probabilities: dict[str, float]) -> str | None:
     return next((label for label in LABELS if label[:6] in best.lower()), None)
 
 
-def nli(back_translations: list[dict], constraints_verified: list[dict], params: Params, ctx: Context) -> list:
+class NLIRow(TypedDict):
+    constraint_id: str
+    verifier_id: str
+    premise: str
+    hypothesis: str
+    parent_ids: list[str]
+    llm_key: str
+    simulated: bool
+    label: str
+
+
+def nli(back_translations: list[dict], constraints_verified: list[dict], params: Params,
+        ctx: Context) -> list[NLIRow | Rejected]:
     premises = {c["id"]: c["text"] for c in constraints_verified}
     pairs = [(premises[b["constraint_id"]], b["text"]) for b in back_translations]
     rows = [{"constraint_id": b["constraint_id"], "verifier_id": b["verifier_id"], "premise": premise,
@@ -42,7 +54,7 @@ def nli(back_translations: list[dict], constraints_verified: list[dict], params:
                 else Rejected(row, "no_label", str(probs)) for row, probs in zip(rows, results, strict=True)]
     requests = [Request(user(render(ctx.project_root, params.prompt, premise=p, hypothesis=h)), task="autoif.nli",
                         max_tokens=params.max_tokens) for p, h in pairs]
-    out: list = []
+    out: list[NLIRow | Rejected] = []
     for row, response in zip(rows, ctx.llm("nli").complete(requests, desc="nli"), strict=True):
         row = {**row, **model_fields(response)}
         if not response.ok:

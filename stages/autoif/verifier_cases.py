@@ -6,6 +6,7 @@ guessed. A repeated input keeps its first label (`duplicate_case`, detail says w
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from engine.rows import Rejected
 
@@ -20,9 +21,18 @@ def expected_output(value: object) -> bool | None:
     return None
 
 
-def verifier_cases(verifier_samples: list[dict]) -> list:
+class VerifierCase(TypedDict):
+    constraint_id: str
+    number: int
+    input: str
+    raw_output: str
+    parent_ids: list[str]
+    expected: bool
+
+
+def verifier_cases(verifier_samples: list[dict]) -> list[VerifierCase | Rejected]:
     seen: dict[tuple[str, str], bool] = {}
-    out: list = []
+    out: list[VerifierCase | Rejected] = []
     for sample in verifier_samples:
         for number, case in enumerate(json.loads(sample["cases"])):
             raw = case.get("output") if isinstance(case, dict) else None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.sandbox import cross_validate_groups
+from engine.sandbox.matrix import MatrixRow
 
 SKIPPED = "not run: the function timed out on its constraint's first case"
 
@@ -22,8 +23,13 @@ class Params(BaseModel):
     skip_after_first_timeout: bool = True
 
 
+class MatrixCell(MatrixRow):
+    constraint_id: str
+    parent_ids: list[str]
+
+
 def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], params: Params,
-                    ctx: Context) -> list[dict]:
+                    ctx: Context) -> list[MatrixCell]:
     functions: dict[str, list[dict]] = defaultdict(list)
     for sample in verifier_samples:
         functions[sample["constraint_id"]].append({"id": sample["id"], "source": sample["func"], "entry": "evaluate"})
@@ -55,5 +61,5 @@ def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], pa
     return out
 
 
-def cell_row(constraint_id: str, cell: dict) -> dict:
+def cell_row(constraint_id: str, cell: dict) -> MatrixCell:
     return {"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]}

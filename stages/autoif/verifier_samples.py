@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -38,13 +39,24 @@ class VerifierReply(BaseModel):
         return func
 
 
-def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> list:
+class VerifierSample(TypedDict):
+    constraint_id: str
+    sample: int
+    parent_ids: list[str]
+    reasked: bool
+    llm_key: str
+    simulated: bool
+    func: str
+    cases: str  # the cases as JSON text
+
+
+def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> list[VerifierSample | Rejected]:
     prompts = [render(ctx.project_root, params.prompt, constraint=row["text"]) for row in constraints]
     requests = [Request(user(prompt), task="autoif.verifier", sample_index=k, max_tokens=params.max_tokens)
                 for prompt in prompts for k in range(params.funcs_per_constraint)]
     generator = ReadAsJSON(ctx.llm("generator"), verifier_json)
     replies = complete_json(generator, requests, VerifierReply, reask=params.reask, desc="verifiers")
-    out: list = []
+    out: list[VerifierSample | Rejected] = []
     for i, parsed in enumerate(replies):
         constraint = constraints[i // params.funcs_per_constraint]
         response = parsed.response

@@ -110,6 +110,15 @@ def no_pairs(numbers: list[dict]) -> list[PairRow | Rejected]:
     return []
 
 
+def pairs_all_rejected(numbers: list[dict]) -> list[PairRow | Rejected]:
+    """Every row rejected before it got its `first`: the rejected rows lack a column the kept ones would have."""
+    return [Rejected({"tags": [], "parent_ids": [r["id"]]}, "no_pair") for r in numbers]
+
+
+def nothing_undeclared(numbers: list[dict]) -> list:
+    return []
+
+
 def inspected_meanwhile(numbers: list[dict], ctx) -> list[dict]:
     """One row: what `python -m engine.inspect` printed about this run's directory while this stage ran, from
     another process, as a user would look in."""

@@ -163,6 +163,28 @@ def test_an_empty_output_takes_the_declared_row_type(make_config, numbers_file, 
     assert types["first"] == "BIGINT" and types["tags"] == "VARCHAR[]" and types["note"] == "VARCHAR"
 
 
+def test_an_all_rejected_output_takes_the_declared_row_type_not_the_rejected_rows_columns(make_config, numbers_file,
+                                                                                           tmp_path):
+    sql = tmp_path / "lefts.sql"
+    sql.write_text("select first, tags from pairs")
+    summary = run(make_config({"numbers": {"source": str(numbers_file)},
+                               "pairs": {"fn": f"{F}:pairs_all_rejected", "inputs": ["numbers"]},
+                               "lefts": {"sql": str(sql), "inputs": ["pairs"]}}), tmp_path / "run")
+    assert summary["status"] == "ok", summary["error"]
+    assert summary["stages"]["pairs"]["rejected"] == {"no_pair": 10} and summary["stages"]["lefts"]["rows_out"] == 0
+    assert {"first", "tags", "note"} <= {r[0] for r in table(tmp_path / "run", "describe pairs")}
+
+
+def test_sql_on_an_empty_stage_without_a_row_type_names_the_cause(make_config, numbers_file, tmp_path):
+    sql = tmp_path / "lefts.sql"
+    sql.write_text("select first from nothing")
+    summary = run(make_config({"numbers": {"source": str(numbers_file)},
+                               "nothing": {"fn": f"{F}:nothing_undeclared", "inputs": ["numbers"]},
+                               "lefts": {"sql": str(sql), "inputs": ["nothing"]}}), tmp_path / "run")
+    assert summary["status"] == "failed"
+    assert "'nothing' is empty and has no columns of its own: declare its stage's row type" in summary["error"]
+
+
 def test_an_internal_error_still_writes_a_failed_summary_and_keeps_finished_tables(make_config, numbers_file,
                                                                                    tmp_path, monkeypatch):
     import engine.runner
