@@ -44,16 +44,21 @@ def sim_run(tmp_path_factory):
     return summary, tmp / "run", sent, tmp
 
 
-def test_run_succeeds_and_reports_test_pass_rate_per_version(sim_run):
+def test_run_succeeds_chooses_on_validation_and_reports_test_for_the_chosen_version_only(sim_run):
     summary, run_dir, _, _ = sim_run
     assert summary["status"] == "ok", summary["error"]
-    versions = summary["principle_examples"]["versions"]
+    section = summary["principle_examples"]
+    versions = section["versions"]
     assert [v["version"] for v in versions] == [0, 1, 2, 3]
     for v in versions:
-        assert 0 <= v["test_low"] <= v["test_pass_rate"] <= v["test_high"] <= 1
-        assert v["validation_low"] <= v["validation_pass_rate"] <= v["validation_high"]
-    best = [v for v in versions if v["is_best"]]
-    assert len(best) == 1 and best[0]["test_pass_rate"] == max(v["test_pass_rate"] for v in versions)
+        assert 0 <= v["validation_low"] <= v["validation_pass_rate"] <= v["validation_high"] <= 1
+    [best] = [v for v in versions if v["is_best"]]
+    assert best["validation_pass_rate"] == max(v["validation_pass_rate"] for v in versions)
+    assert 0 <= best["test_low"] <= best["test_pass_rate"] <= best["test_high"] <= 1
+    assert all(v["test_pass_rate"] is None for v in versions if not v["is_best"])  # the test split is read once
+    assert section["best_test_pass_rate"] == best["test_pass_rate"] and section["best_version"] == best["version"]
+    # the versions table still holds every version's test figure: versions_ranked only shows the chosen one's
+    assert len(table(run_dir, "select * from versions where test_pass_rate is not null")) == 4
     assert (run_dir / "plots" / "pass_rate_per_version.png").stat().st_size > 0
     assert summary["principle_examples"]["checker_agreement"]["agree"] > 0.95
 
@@ -123,11 +128,11 @@ def test_every_version_is_exported_in_the_original_field_names(sim_run):
 
 def test_more_rounds_reuse_earlier_versions_unchanged(sim_run):
     summary, run_dir, _, tmp = sim_run
-    before = table(run_dir, "select * exclude (id, test_rank, is_best) from versions_ranked order by version")
+    before = table(run_dir, "select * from versions order by version")
     validation = tmp / "validation.jsonl"
     again = run_principle(run_dir, tmp / "cache", "principle_examples.rounds=4",
                           f"principle_examples.validation={validation}")
-    after = table(run_dir, "select * exclude (id, test_rank, is_best) from versions_ranked order by version")
+    after = table(run_dir, "select * from versions order by version")
     assert again["stages"]["evaluation_seed"]["reused"] and after[: len(before)] == before
     assert len(after) in (len(before), len(before) + 1)  # the stop condition may end the rounds first
 
