@@ -1,6 +1,6 @@
 """AutoIF at the real case's scale on sim with zero latency: `python -m benchmarks.autoif_scale [--scale F]`.
 
-The real case is augment_calls=400 with 8 queries x 2 responses per constraint; --scale multiplies augment_calls
+The real case is augment_calls=400 of ~50 lines (docs/autoif.md) with 8 queries x 2 responses per constraint; --scale multiplies augment_calls
 (e.g. 0.05 for a quick look). Reports total time, peak memory (this process and, separately, the largest sandbox
 worker), seconds per stage, sandbox executions per second, and the funnel beside the original's
 (16,928 -> 14,579 -> 13,077 -> 122,932 -> 61,492), each step as a ratio of the step before. Last line: one JSON object.
@@ -30,7 +30,7 @@ def main() -> None:
     from engine.runner import run
 
     calls = max(1, round(400 * args.scale))
-    overrides = ["+experiment=autoif", f"autoif.augment_calls={calls}", "autoif.lines_per_call=42",
+    overrides = ["+experiment=autoif", f"autoif.augment_calls={calls}", "autoif.lines_per_call=50",
                  "autoif.queries_per_instruction=8", "autoif.responses_per_query=2", "llm.sim.latency_ms=0"]
     with initialize_config_dir(str(PROJECT_ROOT / "conf"), version_base="1.3"):
         cfg = OmegaConf.to_container(compose("config", overrides=overrides), resolve=True)

@@ -2,8 +2,10 @@
 -- reject at least probe_min_caught of the probes written to break it (else not_discriminating: a check that
 -- accepts almost anything, as for "be friendly") and give the probe's label on at least probe_accuracy of all
 -- probes (else probe_disagreement: verifiers and their own cases sharing one misreading of the constraint). A
--- probe passes as a response does: when at least pass_threshold of the verifiers pass it. With both thresholds 0
--- every constraint is kept; with either above 0, a constraint without probes of both kinds is not_probed.
+-- probe passes as a response does: when at least pass_threshold of the verifiers pass it. Each prober's set is
+-- judged on its own and every set must pass (one prober sharing the misreading must not dilute another's
+-- disagreement); the reason is that of the first failing set. With both thresholds 0 every constraint is kept;
+-- with either above 0, a constraint lacking, from any prober, probes of both kinds is not_probed.
 with aligned as (select * from constraints_aligned),
 
 probe_rows as (select * from probes),
@@ -15,6 +17,7 @@ thresholds as (select * from verification_thresholds),
 verdicts as (
     select
         p.constraint_id,
+        p.prober,
         p.expected,
         c.pass_rate >= t.pass_threshold as passes
     from probe_rows as p
@@ -22,14 +25,44 @@ verdicts as (
     cross join thresholds as t
 ),
 
-per_constraint as (
+per_set as (
     select
         constraint_id,
+        prober,
         count(*) as n_probes,
         count(*) filter (where not expected) as n_breaking,
         count(*) filter (where not expected and not passes) as n_caught,
         count(*) filter (where passes = expected) as n_agree
     from verdicts
+    group by constraint_id, prober
+),
+
+set_reasons as (
+    select
+        s.*,
+        case
+            when s.n_breaking = 0 or s.n_breaking = s.n_probes then 'not_probed'
+            when s.n_caught < t.probe_min_caught * s.n_breaking then 'not_discriminating'
+            when s.n_agree < t.probe_accuracy * s.n_probes then 'probe_disagreement'
+        end as reason
+    from per_set as s
+    cross join thresholds as t
+),
+
+per_constraint as (
+    select
+        constraint_id,
+        sum(n_probes) as n_probes,
+        sum(n_breaking) as n_breaking,
+        sum(n_caught) as n_caught,
+        sum(n_agree) as n_agree,
+        count(*) as n_sets,
+        -- the first failing set's reason, in a fixed order of severity
+        min(case reason when 'not_probed' then 1 when 'not_discriminating' then 2 when 'probe_disagreement' then 3
+            end) as worst,
+        string_agg(format('{}: {} of {} breaking rejected, {} of {} agree', prober, n_caught, n_breaking, n_agree,
+                          n_probes), '; ' order by prober) as per_prober
+    from set_reasons
     group by constraint_id
 ),
 
@@ -46,12 +79,12 @@ final as (
         coalesce(p.n_agree, 0) as n_agree,
         case
             when t.probe_accuracy = 0 and t.probe_min_caught = 0 then null
-            when coalesce(p.n_breaking, 0) = 0 or p.n_breaking = p.n_probes then 'not_probed'
-            when p.n_caught < t.probe_min_caught * p.n_breaking then 'not_discriminating'
-            when p.n_agree < t.probe_accuracy * p.n_probes then 'probe_disagreement'
+            when p.constraint_id is null or p.n_sets < t.n_probers then 'not_probed'
+            when p.worst = 1 then 'not_probed'
+            when p.worst = 2 then 'not_discriminating'
+            when p.worst = 3 then 'probe_disagreement'
         end as reason,
-        format('{} probes ({} breaking): verifiers reject {} breaking ones and agree on {}', coalesce(p.n_probes, 0),
-               coalesce(p.n_breaking, 0), coalesce(p.n_caught, 0), coalesce(p.n_agree, 0)) as detail
+        coalesce(p.per_prober, 'no probes') as detail
     from aligned as a
     cross join thresholds as t
     left join per_constraint as p on p.constraint_id = a.id

@@ -15,7 +15,7 @@ import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 Params = dict[str, object]
 
@@ -61,6 +61,7 @@ def strip_words(text: str, banned: list[str]) -> str:
     return " ".join(w for w in text.split(" ") if re.sub(r"\W", "", w.lower()) not in banned_lower)
 
 
+@lru_cache(maxsize=1 << 16)  # prose() cleans the same few thousand sentence bodies for every text it writes
 def clean(text: str) -> str:
     """Plain prose with none of the features the templates count: no commas, brackets, asterisks, quotes,
     all-capital words or rare letters, so each template adds exactly what it needs."""

@@ -4,7 +4,7 @@ thresholds, and plots/filter_quality.png. On a run without simulated rows it rep
 
 For each filter: `bad_removed` = share of bad items it removed, `good_kept` = share of good items it kept, where
   step 3 cross_validate (functions): good = the verifier the teacher meant as correct;
-  step 3 cross_validate (constraints): good = a constraint the catalogue knows how to check;
+  step 3 cross_validate (constraints): good = a constraint the sim's space knows how to check;
   step 5 nli (constraints): good = checkable, and every verifier that survived step 3 is correct;
   step 5b probes (constraints): the same good, among the aligned constraints;
   step 7 verify (responses): good = the response really follows its constraint;
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from stages.autoif import catalogue
+from stages.autoif import constraint_space
 
 Item = tuple[bool, bool]  # (good, kept)
 
@@ -121,7 +121,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     if not truths:
         return {"filter_quality": None, "filter_quality_note": "no sim_truth rows in this run: not a sim run, or "
                 "its model stages were reused from the stage store, which does not carry their ground truth"}
-    checkable = {cid: catalogue.parse_constraint(text) is not None
+    checkable = {cid: constraint_space.parse_constraint(text) is not None
                  for cid, text in _rows(con, "select id, text from constraints")}
     verified = {r[0] for r in _rows(con, "select id from constraints_verified")}
     aligned = {r[0] for r in _rows(con, "select id from constraints_aligned")}

@@ -1,5 +1,5 @@
 """The simulated teacher for AutoIF: answers the prompts in stages/autoif/prompts/ by reading their text, as a model
-would, using the constraint catalogue (catalogue.py) as its knowledge. It writes new constraints (with copies,
+would, using the constraint space (constraint_space.py) as its knowledge. It writes new constraints (with copies,
 paraphrases and uncheckable ones), correct and subtly wrong verifiers with test cases, faithful and drifting
 back-translations, NLI labels, compliant and non-compliant responses of good or poor quality, calibrated judge
 scores and boundary probes. Its errors are independent slips and correlated ones: a shared misreading of a
@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from engine.llm import SimReply
-from stages.autoif import catalogue as cat
+from stages.autoif import constraint_space as cat
 
 DEFAULTS: dict[str, float] = {
     # augment: share of lines that copy a seed, paraphrase another line, or cannot be checked by a function
@@ -92,7 +92,7 @@ def augment(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
         elif draw < copy + para + unver:
             kind, line = "unverifiable", rng.choice(cat.UNVERIFIABLE)
         else:
-            template = rng.choice(cat.TEMPLATES)
+            template = cat.draw_template(rng)
             kind, line = "new", cat.state(template, template.draw(rng), rng)
         lines.append(line)
         kinds.append(kind)

@@ -24,6 +24,7 @@ class Params(BaseModel):
     # and the share of breaking probes they reject (below it: not_discriminating); 0 turns the check off
     probe_accuracy: float = Field(default=0.0, ge=0, le=1)
     probe_min_caught: float = Field(default=0.0, ge=0, le=1)
+    probers: list[str] = Field(default=["prober"], min_length=1)  # stage probes' roles: each must probe a constraint
 
     @field_validator("min_funcs")
     @classmethod
@@ -36,4 +37,5 @@ class Params(BaseModel):
 
 
 def verification_thresholds(params: Params) -> list[dict]:
-    return [{"id": "thresholds", **params.model_dump(exclude={"funcs_per_constraint"})}]
+    return [{"id": "thresholds", **params.model_dump(exclude={"funcs_per_constraint", "probers"}),
+             "n_probers": len(params.probers)}]

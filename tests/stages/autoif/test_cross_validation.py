@@ -140,21 +140,23 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_cases"
 
 
-def _probe_filter(probe_accuracy: float, probe_min_caught: float) -> dict[str, str | None]:
-    """constraints_probed over hand-made probe checks: c_generic passes every probe, c_misread passes the one
-    written exactly at the limit, c_sound agrees with all."""
+def _probe_filter(probe_accuracy: float, probe_min_caught: float,
+                  passes: dict[tuple[str, str], list[bool]] | None = None, probers: int = 1) -> dict[str, str | None]:
+    """constraints_probed over hand-made probe checks, by default from one prober: c_generic passes every probe,
+    c_misread passes the one written exactly at the limit, c_sound agrees with all."""
     con = duckdb.connect()
     labels = [True, False, True, False]
-    passes = {"c_generic": [True] * 4, "c_misread": [True, True, True, False], "c_sound": labels}
+    passes = passes or {("c_generic", "prober"): [True] * 4, ("c_misread", "prober"): [True, True, True, False],
+                        ("c_sound", "prober"): labels}
     tables = {
         "constraints_aligned": [{"id": c, "parent_ids": ["x"], "text": c, "origin": "seed", "simulated": False}
-                                for c in passes],
-        "probes": [{"id": f"{c}-p{i}", "constraint_id": c, "expected": e} for c in passes
+                                for c in sorted({c for c, _ in passes})],
+        "probes": [{"id": f"{c}-{r}-p{i}", "constraint_id": c, "prober": r, "expected": e} for c, r in passes
                    for i, e in enumerate(labels)],
-        "probe_checks": [{"response_id": f"{c}-p{i}", "pass_rate": 1.0 if ok else 0.0} for c, oks in passes.items()
-                         for i, ok in enumerate(oks)],
+        "probe_checks": [{"response_id": f"{c}-{r}-p{i}", "pass_rate": 1.0 if ok else 0.0}
+                         for (c, r), oks in passes.items() for i, ok in enumerate(oks)],
         "verification_thresholds": [{"pass_threshold": 1.0, "probe_accuracy": probe_accuracy,
-                                     "probe_min_caught": probe_min_caught}],
+                                     "probe_min_caught": probe_min_caught, "n_probers": probers}],
     }
     for name, rows in tables.items():
         con.register("rows", pa.Table.from_pylist(rows))
@@ -168,3 +170,16 @@ def test_probes_drop_checks_that_accept_anything_and_verifiers_that_share_a_misr
     assert _probe_filter(0.8, 0.5) == {"c_generic": "not_discriminating", "c_misread": "probe_disagreement",
                                        "c_sound": None}
     assert _probe_filter(0.0, 0.0) == {"c_generic": None, "c_misread": None, "c_sound": None}
+
+
+def test_each_probers_set_must_pass_on_its_own_and_every_prober_must_have_probed():
+    """A prober sharing the verifiers' misreading agrees with them on all its probes; pooled with another
+    prober's set (7 of 8 agree) the misreading would pass probe_accuracy 0.8, judged per set it does not."""
+    labels = [True, False, True, False]
+    at_limit = [True, True, True, False]  # the verifiers pass the probe written exactly at the limit
+    passes = {("c_misread", "prober"): labels, ("c_misread", "second_prober"): at_limit,
+              ("c_sound", "prober"): labels, ("c_sound", "second_prober"): labels,
+              ("c_half", "prober"): labels}  # the second prober wrote nothing readable for c_half
+    assert _probe_filter(0.8, 0.5, passes, probers=2) == {"c_half": "not_probed", "c_misread": "probe_disagreement",
+                                                         "c_sound": None}
+    assert _probe_filter(0.8, 0.5, passes, probers=1)["c_half"] is None

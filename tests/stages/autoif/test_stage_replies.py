@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from engine.config import PROJECT_ROOT
 from engine.llm import Response
 from engine.rows import Rejected
-from stages.autoif import back_translations, constraints, constraints_augmented, nli, verifier_samples
+from stages.autoif import back_translations, constraints, constraints_augmented, nli, probes, verifier_samples
 
 
 class ScriptedLLM:
@@ -115,3 +115,24 @@ def test_verifier_code_replies_are_read_and_replies_without_cases_are_reasked_on
     assert "assert" not in kept[0]["func"] and '"a, b"' in kept[0]["cases"]
     assert len(llm.asked) == 6 + 3 and all("Your reply could not be used" in q.messages[-1]["content"]
                                            for q in llm.asked[6:])
+
+
+def test_each_prober_role_writes_its_own_probe_set_and_a_reply_nothing_reads_is_rejected_for_its_constraint():
+    fenced = ('Here are the test responses:\n```json\n[{"input": "Short answer.", "output": true}, '
+              '{"input": "A, b", "output": false}, {"input": 3, "output": false}]\n```')
+    first = ScriptedLLM(lambda q: fenced)
+    second = ScriptedLLM(lambda q: fenced if "commas" in q.messages[0]["content"] else "I cannot help with that.")
+    llms = {"prober": first, "second_prober": second}
+    ctx = SimpleNamespace(project_root=PROJECT_ROOT, llm=lambda role: llms[role], progress=lambda it, **_: it)
+    params = probes.Params(prompt="stages/autoif/prompts/probe.txt", probes_per_constraint=2, max_tokens=512,
+                           probers=["prober", "second_prober"])
+    out = probes.probes([{"id": "c1", "text": "Do not use any commas."},
+                         {"id": "c2", "text": "Answer with fewer than 80 words."}], params, ctx)
+    assert [(r["constraint_id"], r["prober"], r["expected"]) for r in _kept(out)] == [
+        ("c1", "prober", True), ("c1", "prober", False), ("c2", "prober", True), ("c2", "prober", False),
+        ("c1", "second_prober", True), ("c1", "second_prober", False)]
+    assert [(r.row["constraint_id"], r.row["prober"], r.reason) for r in out if isinstance(r, Rejected)] == [
+        ("c1", "prober", "not_a_probe"), ("c2", "prober", "not_a_probe"), ("c1", "second_prober", "not_a_probe"),
+        ("c2", "second_prober", "parse_error")]
+    assert len(first.asked) == 2 and len(second.asked) == 3  # the unreadable reply was re-asked once
+    assert "Do not use any commas." in second.asked[0].messages[0]["content"]

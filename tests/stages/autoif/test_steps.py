@@ -90,3 +90,28 @@ def test_every_catalogue_template_renders_texts_its_checker_agrees_with():
             sentences = catalogue.prose(["garden", "travel"], rng, 5)
             for comply in (True, False):
                 assert template.check(template.render(sentences, params, comply, rng), params) is comply
+
+
+def test_another_sim_model_has_its_own_misreadings_and_one_models_probes_keep_theirs():
+    """The sim's model for a second role: another `misreading_model` misreads constraints independently of the
+    generator's (at the same rate), and one model's probe replies share a misreading for the whole constraint,
+    whatever the sample, so neither more samples nor a second role of the same model dilutes it."""
+    rng = random.Random(3)
+    misreadable = [t for t in catalogue.TEMPLATES if t.misread_as]
+    texts = {catalogue.state(t, t.draw(rng), rng): t for t in misreadable for _ in range(300)}
+    first = {text for text, t in texts.items() if sim_teacher.shared_misreading(text, t, {})}
+    second = {text for text, t in texts.items() if sim_teacher.shared_misreading(text, t, {"misreading_model": 1})}
+    assert 0.33 < len(first) / len(texts) < 0.47 and 0.33 < len(second) / len(texts) < 0.47
+    assert 0.6 < len(first & second) / (len(first) * len(second) / len(texts)) < 1.4  # independent draws
+
+    def shares(text: str, model: int, sample: int) -> bool:
+        prompt = f"Instruction: {text}\n\nWrite 8 short test responses for checking it."
+        reply = sim_teacher.probe([{"role": "user", "content": prompt}], random.Random(sample),
+                                  {"misreading_model": model})
+        return reply.truth["shares_misreading"]
+
+    misread = sorted(first - second)[:200]
+    by_constraint = [{shares(t, 0, k) for k in range(3)} for t in misread]
+    assert all(len(seen) == 1 for seen in by_constraint)  # fixed per (model, constraint)
+    assert 0.15 < sum(seen == {True} for seen in by_constraint) / len(misread) < 0.35  # probe_shares_misreading
+    assert not any(shares(t, 1, 0) for t in misread)  # a model that reads it right writes probes that do
