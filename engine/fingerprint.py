@@ -18,7 +18,7 @@ ENGINE_VERSION = "1"  # bump when a change in the engine changes what stages pro
 NOT_IN_FINGERPRINT = {"max_in_flight", "rpm", "tpm", "timeout_s", "max_retries", "cache", "api_key", "base_url",
                       "prices", "latency_ms", "workers", "progress", "batch_size", "device", "backoff_s",
                       "backoff_max_s", "cache_db", "stop_after_failures", "max_failure_rate", "mode", "batch",
-                      "endpoint_id"}  # base_url and endpoint_id: the endpoint's identity is fingerprinted instead
+                      "endpoint_id", "transport"}  # base_url, endpoint_id: the endpoint's identity is hashed instead
 
 
 def _semantic(cfg: Any) -> Any:

@@ -91,6 +91,9 @@ class LLMConfig(BaseModel):
     # with max_in_flight, rpm and tpm holding per endpoint
     base_url: str | list[str] | None = None
     api_key: str | None = None  # None: the OPENAI_API_KEY environment variable
+    # openai: how chat completions are sent (engine.llm.wire): a lean aiohttp client, near a bare client's CPU
+    # cost per request, or the official openai client
+    transport: Literal["aiohttp", "sdk"] = "aiohttp"
     max_in_flight: int = Field(16, ge=1)  # shared by every process using the same endpoint
     rpm: int | None = Field(None, ge=1)  # requests per minute, shared like max_in_flight
     tpm: int | None = Field(None, ge=1)  # tokens per minute (prompt estimate + max_tokens)

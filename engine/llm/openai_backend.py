@@ -1,9 +1,10 @@
-"""The openai backend: the official `openai` client against any OpenAI-compatible endpoint (`base_url`).
+"""The openai backend: the OpenAI chat completions protocol against any OpenAI-compatible endpoint (`base_url`).
 
-The client uses the aiohttp transport: the default httpx transport collapses under concurrency
-(openai-python #1596: 63 req/s against 500 req/s at 64 in flight). The client's own retries are off; the LLM
-layer retries (one policy for every backend, each attempt in the ledger). This module decides what is
-transient (raised as Retryable) and what is a recorded failure (returned as a Response with ok=False):
+Requests go through `llm.transport` (engine.llm.wire): a lean aiohttp client by default, or the official `openai`
+client (on its aiohttp transport: its default httpx one collapses under concurrency, openai-python #1596: 63 req/s
+against 500 req/s at 64 in flight); the Files and Batches APIs of llm.mode: batch always use the official client.
+No transport retries; the LLM layer does (one policy for every backend, each attempt in the ledger). This module
+decides what is transient (raised as Retryable) and what is a recorded failure (returned as a Response with ok=False):
 
 retried:  429 (waiting for Retry-After / retry-after-ms when given), 408, 409, 5xx, timeouts, dropped
           connections, malformed bodies, replies with no choices;
@@ -27,11 +28,14 @@ import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
+
+import orjson
 
 from engine.llm.config import LLMConfig
 from engine.llm.types import REFUSED, LLMConfigError, Request, Response, Retryable, TokenLogprob
+from engine.llm.wire import AioHttpWire, SdkWire, StatusError, Unreachable
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the openai client's, when base_url is null
 SIM_FINGERPRINT = "execfeed-sim"  # system_fingerprint of the loopback server: its replies are simulated
@@ -87,6 +91,15 @@ def _response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}}
 
 
+def _loads(raw: bytes) -> Any:
+    """orjson, ~5x faster than json on a reply; json where orjson refuses what Python's own encoder writes
+    (NaN, Infinity: a server's -inf logprob)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 class OpenAIBackend:
     name = "openai"
 
@@ -104,6 +117,10 @@ class OpenAIBackend:
         self.identity = endpoint_identity(cfg)
         self._client: Any = None
         self._sessions = 0
+        # the lean transport, when chosen; otherwise calls go through the SDK client of the open session
+        self._lean = (AioHttpWire(cfg.base_url or DEFAULT_BASE_URL, self.api_key, cfg.timeout_s)
+                      if cfg.transport == "aiohttp" else None)
+        self._wire: Any = self._lean
 
     def key_parts(self, request: Request) -> dict[str, Any]:
         return {"endpoint": self.identity}
@@ -112,7 +129,7 @@ class OpenAIBackend:
     async def session(self) -> AsyncIterator[None]:
         # an aiohttp session belongs to one event loop, and LLM.complete runs a new loop per call:
         # open the client for the duration of the batch (shared by overlapping batches of one loop)
-        if self._sessions == 0:
+        if self._sessions == 0 and (self._lean is None or self.cfg.mode == "batch"):
             self._client = self._openai.AsyncOpenAI(
                 api_key=self.api_key,
                 base_url=self.cfg.base_url,
@@ -120,12 +137,14 @@ class OpenAIBackend:
                 timeout=self.cfg.timeout_s,
                 http_client=self._openai.DefaultAioHttpClient(timeout=self.cfg.timeout_s),
             )
+            self._wire = self._lean or SdkWire(self._client)
         self._sessions += 1
         try:
-            yield
+            async with self._lean.session() if self._lean is not None else nullcontext():
+                yield
         finally:
             self._sessions -= 1
-            if self._sessions == 0:
+            if self._sessions == 0 and self._client is not None:
                 client, self._client = self._client, None
                 await client.close()
 
@@ -153,40 +172,29 @@ class OpenAIBackend:
                 "body": self._params(request)}
 
     async def call(self, request: Request) -> tuple[Response, Any]:
-        openai = self._openai
+        # a generic POST rather than the SDK's chat.completions.create: create() walks the body through its
+        # TypedDict transform and builds a ChatCompletion model, ~0.9 ms of CPU a request together. Our body is
+        # plain JSON already and the reply is read as a dict.
+        headers = {"X-Execfeed-Task": request.task, "X-Execfeed-Sample": str(request.sample_index)}
         try:
-            # client.post, the client's generic call, rather than chat.completions.create: create() walks the
-            # body through its TypedDict transform and builds a ChatCompletion model, ~0.9 ms of CPU a request
-            # together, half the budget at 64 in flight. Our body is plain JSON already and the reply is read
-            # as a dict; transport, auth and HTTP errors stay the client's.
-            headers = {"X-Execfeed-Task": request.task, "X-Execfeed-Sample": str(request.sample_index)}
-            raw = await asyncio.wait_for(
-                self._client.post(
-                    "/chat/completions",
-                    body=self._params(request),
-                    cast_to=bytes,
-                    options={"headers": headers},
-                ),
-                self.cfg.timeout_s,
-            )
-        except openai.APIStatusError as err:
-            message = f"HTTP {err.status_code}: {err.message}"
-            if err.status_code in (408, 409, 429) or err.status_code >= 500:
-                raise Retryable(message, parse_retry_after(err.response.headers)) from err
+            sent = self._wire.post("/chat/completions", self._params(request), headers)
+            # the lean transport's session timeout bounds the whole request; the SDK's is per read
+            raw = await (sent if self._lean is not None else asyncio.wait_for(sent, self.cfg.timeout_s))
+        except StatusError as err:
+            message = f"HTTP {err.status}: {err.message}"
+            if err.status in (408, 409, 429) or err.status >= 500:
+                raise Retryable(message, parse_retry_after(err.headers)) from err
             return Response(ok=False, text=None, error=message), None
         except asyncio.TimeoutError as err:  # the server may have run the model: its cost is unknown
             raise Retryable(f"timeout after {self.cfg.timeout_s}s", cost_known=False) from err
-        except openai.APIConnectionError as err:  # includes the client's timeouts; the aiohttp transport
-            # reports a dropped connection as a timeout, so the cause says which it was
-            message = f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message
-            refused = "connect" in message.lower() and "refused" in message.lower()  # never reached a server
-            raise Retryable(message, cost_known=refused) from err
+        except Unreachable as err:  # a connection refused cost nothing; a dropped one may have run the model
+            raise Retryable(str(err), cost_known=err.refused) from err
         return self.read_reply(raw)
 
     def read_reply(self, raw: bytes) -> tuple[Response, Any]:
         """The Response, and the sim ground truth when the reply comes from the loopback server (else None)."""
         try:
-            completion = json.loads(raw)
+            completion = _loads(raw)
         except ValueError as err:  # a 200 the endpoint may bill: its usage is unreadable
             raise Retryable(f"malformed response body: {err}: {raw[:200]!r}", cost_known=False) from err
         usage = (completion.get("usage") if isinstance(completion, dict) else None) or {}

@@ -17,6 +17,14 @@ def server():
         yield handle
 
 
+TRANSPORTS = ("aiohttp", "sdk")  # llm.transport: the openai backend's behaviour must not depend on it
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request) -> str:
+    return request.param
+
+
 def openai_config(base_url: str, **overrides) -> dict:
     """A role config for the openai backend against the loopback server, with fast retries."""
     return {

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from engine.llm.cache import LEASE_STALE_S, ResponseCache, lease_owner
 from engine.testing.fake_openai import serve_in_process, stats
 from tests.conftest import table
@@ -39,7 +41,8 @@ def test_the_claims_of_a_process_of_this_host_that_died_lapse_at_once(tmp_path):
     assert cache.claim(["k"], f"{socket.gethostname()}:{os.getpid()}:2") == set()  # a live process keeps its own
 
 
-def test_two_runs_started_together_on_one_cache_pay_each_request_once(make_config, tmp_path):
+@pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
+def test_two_runs_started_together_on_one_cache_pay_each_request_once(make_config, tmp_path, transport):
     numbers = tmp_path / "numbers.jsonl"
     numbers.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(N)))
     with serve_in_process("--latency-ms", "50") as base_url:
@@ -47,7 +50,7 @@ def test_two_runs_started_together_on_one_cache_pay_each_request_once(make_confi
             {"numbers": {"source": str(numbers)},
              "echoed": {"fn": f"{F}:echoed", "inputs": ["numbers"], "llm": ["teacher"]}},
             llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test",
-                 "max_in_flight": 8, "progress": False},
+                 "max_in_flight": 8, "progress": False, "transport": transport},
             roles={"teacher": {}}, store={"reuse": False})  # no stage store: both runs compute the stage
         runs = [start_run(cfg, tmp_path / f"run{i}") for i in range(2)]
         assert [r.wait(timeout=120) for r in runs] == [0, 0]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import socket
 
 import pytest
 
@@ -16,8 +18,8 @@ RECOVERED = ["rate_limit", "server_error", "slow", "drop", "malformed", "empty_c
 
 
 @pytest.mark.parametrize("fault", RECOVERED)
-def test_transient_fault_is_retried_and_answered(server, make, fault):
-    llm, ledger, _ = make(openai_config(server.base_url, timeout_s=0.5))
+def test_transient_fault_is_retried_and_answered(server, make, transport, fault):
+    llm, ledger, _ = make(openai_config(server.base_url, transport=transport, timeout_s=0.5))
     server.server.plan.append(fault)
     [response] = llm.complete(prompts(1))
     assert response.ok and response.text == "prompt number 0"
@@ -27,8 +29,8 @@ def test_transient_fault_is_retried_and_answered(server, make, fault):
     assert summarize(ledger)["retries"] == 1 and summarize(ledger)["failures"] == 0
 
 
-def test_content_filter_is_retried_once_then_a_final_refusal(server, make):
-    llm, ledger, _ = make(openai_config(server.base_url))
+def test_content_filter_is_retried_once_then_a_final_refusal(server, make, transport):
+    llm, ledger, _ = make(openai_config(server.base_url, transport=transport))
     server.server.plan.extend(["content_filter", "content_filter"])
     [response] = llm.complete(prompts(1))
     assert not response.ok and response.text is None and response.reason == "refused"
@@ -39,16 +41,16 @@ def test_content_filter_is_retried_once_then_a_final_refusal(server, make):
     assert again.cached and again.reason == "refused" and server.server.stats()["requests"] == 2
 
 
-def test_a_refusal_that_does_not_repeat_is_answered(server, make):
-    llm, _, _ = make(openai_config(server.base_url))
+def test_a_refusal_that_does_not_repeat_is_answered(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
     server.server.plan.append("content_filter")
     [response] = llm.complete(prompts(1))
     assert response.ok and response.text == "prompt number 0"
     assert server.server.stats()["requests"] == 2
 
 
-def test_a_cut_reply_is_truncated_never_whole(server, make):
-    llm, _, _ = make(openai_config(server.base_url))
+def test_a_cut_reply_is_truncated_never_whole(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
     server.server.plan.append("length")
     [response] = llm.complete(prompts(1))
     assert not response.ok and response.text is None and response.reason == "truncated"
@@ -69,8 +71,8 @@ def test_a_cut_reply_asked_as_lines_keeps_its_whole_lines(make):
     assert strict.reason == "truncated" and strict.text is None
 
 
-def test_persistent_fault_becomes_a_failure_with_its_error(server, make):
-    llm, ledger, _ = make(openai_config(server.base_url, max_retries=2))
+def test_persistent_fault_becomes_a_failure_with_its_error(server, make, transport):
+    llm, ledger, _ = make(openai_config(server.base_url, transport=transport, max_retries=2))
     server.server.plan.extend(["server_error"] * 3)
     [response] = llm.complete(prompts(1))
     assert not response.ok and response.text is None
@@ -87,17 +89,17 @@ def test_persistent_fault_becomes_a_failure_with_its_error(server, make):
     }
 
 
-def test_client_error_is_recorded_without_retry(server, make):
-    llm, _, _ = make(openai_config(server.base_url))
+def test_client_error_is_recorded_without_retry(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
     [response] = llm.complete(prompts(1, task="generic.no_such_task"))
     assert not response.ok and "HTTP 400" in response.error and "no_such_task" in response.error
     assert server.server.stats()["requests"] == 1
 
 
-def test_random_faults_every_request_answered_in_order(server, make):
+def test_random_faults_every_request_answered_in_order(server, make, transport):
     server.server.fail_rate = 0.3
     server.server.faults = ("rate_limit", "server_error", "drop", "malformed", "empty_choices")
-    llm, ledger, _ = make(openai_config(server.base_url, max_retries=8, max_in_flight=8))
+    llm, ledger, _ = make(openai_config(server.base_url, transport=transport, max_retries=8, max_in_flight=8))
     responses = llm.complete(prompts(60))
     assert [r.text for r in responses] == [f"prompt number {i}" for i in range(60)]
     summary = summarize(ledger)
@@ -105,8 +107,8 @@ def test_random_faults_every_request_answered_in_order(server, make):
     assert summary["retries"] == server.server.stats()["requests"] - 60 > 0
 
 
-def test_logprobs_and_task_routing_over_http(server, make):
-    llm, _, _ = make(openai_config(server.base_url))
+def test_logprobs_and_task_routing_over_http(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
     question = "Which is a fruit?\nA) stone\nB) apple\nC) chair"
     requests = [
         Request(
@@ -126,15 +128,15 @@ def test_logprobs_and_task_routing_over_http(server, make):
     assert len({r.text for r in responses}) > 1  # sample indices reach the sim handler as headers
 
 
-def test_json_schema_is_sent_as_response_format(server, make):
-    llm, _, _ = make(openai_config(server.base_url))
+def test_json_schema_is_sent_as_response_format(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
     schema = {"title": "Topic reply", "type": "object", "properties": {"topic": {"type": "string"}}}
     [response] = llm.complete([Request([{"role": "user", "content": "cats"}], task="generic.json", json_schema=schema)])
     assert response.ok and "topic" in response.text
 
 
-def test_repeated_sync_calls_in_one_process(server, make):
-    llm, _, _ = make(openai_config(server.base_url, cache="off"))
+def test_repeated_sync_calls_in_one_process(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport, cache="off"))
     for _ in range(3):  # each call runs a new event loop; the HTTP client must follow it
         assert all(r.ok for r in llm.complete(prompts(4)))
 
@@ -152,13 +154,39 @@ def test_retry_after_replaces_the_backoff(server, make):
     assert 0 <= llm._backoff(3, Retryable("HTTP 500")) <= 100.0
 
 
-def test_sim_ground_truth_comes_over_http_as_in_process(server, make, tmp_path):
+def test_a_429_brings_its_retry_after_to_the_backoff(server, make, transport):
+    llm, _, _ = make(openai_config(server.base_url, transport=transport))
+    server.server.plan.append("rate_limit")
+
+    async def once():
+        async with llm.backend.session():
+            return await llm.backend.call(prompts(1)[0])
+
+    with pytest.raises(Retryable, match="HTTP 429") as raised:
+        asyncio.run(once())
+    assert raised.value.retry_after == 0.01  # the server fixture's Retry-After
+
+
+def test_a_refused_connection_cost_nothing_and_a_dropped_one_may_have(server, make, transport):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    refused, refused_ledger, _ = make(openai_config(closed, transport=transport, max_retries=0))
+    dropped, dropped_ledger, _ = make(openai_config(server.base_url, transport=transport, max_retries=0))
+    server.server.plan.append("drop")
+    assert not refused.complete(prompts(1))[0].ok and not dropped.complete(prompts(1))[0].ok
+    assert [row["cost_known"] for row in refused_ledger] == [True]
+    assert [row["cost_known"] for row in dropped_ledger] == [False]
+    assert summarize(dropped_ledger)["unknown_cost"] == 1
+
+
+def test_sim_ground_truth_comes_over_http_as_in_process(server, make, transport, tmp_path):
     """The loopback server sends what the sim knows of a reply beside it, so a run against it gets the same
     sim_truth rows as a run on the sim backend; a cut reply carries none."""
     requests = [Request([{"role": "user", "content": f"Premise: Answer in at most {n} words.\n"
                                                       f"Hypothesis: Answer in at most {n + k} words."}],
                         task="autoif.nli") for n in range(3, 9) for k in (0, 2)]
-    over_http, _, http_truth = make(openai_config(server.base_url))
+    over_http, _, http_truth = make(openai_config(server.base_url, transport=transport))
     in_process, _, sim_truth = make({"backend": "sim", "progress": False}, cache_dir=tmp_path / "sim")
     assert [r.text for r in over_http.complete(requests)] == [r.text for r in in_process.complete(requests)]
     assert len(http_truth) == len(requests)
