@@ -153,17 +153,20 @@ def answer_rows(prompts: list[dict], items: list[dict], params: EvaluatorParams,
 def prompt_scores(prompts: list[dict], answers: list[dict], items: list[dict], prefix: str) -> list[dict]:
     """Each prompt row again, with its scores over `items` (`prefix` names the split: train_*, heldout_*) and
     one result per item (`<prefix>_results`: letter, cross-entropy). An item with no kept answer (no letter,
-    failed call) counts as wrong and not compliant, at the cross-entropy cap, with letter null. An answer
-    without a cross-entropy (no logprobs, or its letter not found in them) is counted in `<prefix>_ce_missing`
-    and left out of the mean, which is null when no item has one."""
+    failed call) counts as wrong and not compliant, with letter null, at the cross-entropy cap when the evaluator
+    gives cross-entropies at all (else it is unknown too: a backend without logprobs never gets a mean made of
+    caps). An answer without a cross-entropy (no logprobs, or its letter not found in them) is counted in
+    `<prefix>_ce_missing` and left out of the mean, which is null when no item has one."""
     answered = {(a["prompt_id"], a["item_id"]): a for a in answers}
+    unanswered_ce = CE_MAX if any(a["cross_entropy"] is not None for a in answers) else None
     n = len(items)
     rows = []
     for p in prompts:
         mine = [answered.get((p["id"], it["id"])) for it in items]
         kept = [a for a in mine if a is not None]
         results = [{"item_id": it["id"], "answer": it["answer"], "letter": a["letter"] if a else None,
-                    "cross_entropy": a["cross_entropy"] if a else CE_MAX} for it, a in zip(items, mine, strict=True)]
+                    "cross_entropy": a["cross_entropy"] if a else unanswered_ce}
+                   for it, a in zip(items, mine, strict=True)]
         known = [r["cross_entropy"] for r in results if r["cross_entropy"] is not None]
         rows.append({**p,
                      f"{prefix}_n": n,

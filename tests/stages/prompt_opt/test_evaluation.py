@@ -75,6 +75,15 @@ def test_an_item_without_a_kept_answer_counts_wrong_at_the_cap():
     assert row["train_results"][1] == {"item_id": "i2", "answer": "B", "letter": None, "cross_entropy": CE_MAX}
 
 
+def test_without_logprobs_an_unanswered_item_is_unknown_not_at_the_cap():
+    items = [{"id": "i1", "answer": "A"}, {"id": "i2", "answer": "B"}]
+    answers = [{"prompt_id": "p", "item_id": "i1", "letter": "A", "correct": True, "strict": True,
+                "cross_entropy": None, "ce_source": "no_logprobs"}]
+    (row,) = prompt_scores([{"id": "p", "prompt": "x"}], answers, items, "train")
+    assert row["train_unanswered"] == 1 and row["train_cross_entropy"] is None and row["train_ce_missing"] == 2
+    assert row["train_results"][1]["cross_entropy"] is None
+
+
 def tokens(*texts: str, letter_top: dict[str, float] | None = None) -> list[TokenLogprob]:
     return [TokenLogprob(t, -0.1, letter_top if letter_top and t.strip() in "ABCD" else {t: -0.1}) for t in texts]
 
