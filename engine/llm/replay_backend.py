@@ -23,11 +23,8 @@ from typing import Any
 
 from engine.config import PROJECT_ROOT
 from engine.llm.config import LLMConfig
+from engine.llm.messages import last_message
 from engine.llm.types import LLMConfigError, Request, Response
-
-
-def _last_user(messages: list[dict[str, str]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 def signature_keys(text: str) -> list[str]:
@@ -87,7 +84,7 @@ class ReplayBackend:
     def find(self, request: Request) -> list[str]:
         if request.task not in self.records:
             raise LookupError(f"no replay file for task {request.task!r} (replay.files has {sorted(self.files)})")
-        index, text = self.records[request.task], _last_user(request.messages)
+        index, text = self.records[request.task], last_message(request.messages)
         if self.match == "prompt":
             samples = index.get(text)
         else:

@@ -13,22 +13,19 @@ import random
 import re
 from typing import Any
 
+from engine.llm.messages import last_message
 from engine.llm.types import SimReply, TokenLogprob
-
-
-def _last_user(messages: list[dict[str, str]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 def echo(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     """Repeat the last user message."""
-    text = _last_user(messages)
+    text = last_message(messages)
     return SimReply(text, truth={"echo": text})
 
 
 def json_object(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     """Describe the last user message as a JSON object, bare, fenced, inside prose, or broken."""
-    words = _last_user(messages).split()
+    words = last_message(messages).split()
     value = {"topic": " ".join(words[:6]), "words": len(words), "confidence": round(rng.uniform(0.5, 1.0), 2)}
     body = json.dumps(value, indent=rng.choice([None, 2]))
     draw = rng.random()
@@ -52,7 +49,7 @@ _OPTION = re.compile(r"^\s*\(?([A-J])[).:]\s+\S", re.MULTILINE)
 def choice(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     """Answer a multiple-choice question (options as lines `A) ...`) with a letter and calibrated-looking
     top_logprobs over the option letters at the letter's position."""
-    letters = list(dict.fromkeys(_OPTION.findall(_last_user(messages)))) or list("ABCD")
+    letters = list(dict.fromkeys(_OPTION.findall(last_message(messages)))) or list("ABCD")
     chosen = rng.choice(letters)
     logits = {letter: rng.gauss(0, 1) for letter in letters}
     logits[chosen] = max(logits.values()) + rng.uniform(0.2, 3.0)

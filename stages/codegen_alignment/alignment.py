@@ -3,10 +3,24 @@ round a task first aligned in is the one whose row has aligned_now)."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict
 
 from stages.codegen_alignment.consensus import TestSet, aligned_pairs
 from stages.codegen_alignment.pairing import Pairing, in_play
+
+
+class Alignment(TypedDict):
+    parent_ids: list[str]
+    task_id: str
+    aligned: bool  # by this round
+    aligned_now: bool  # first in this round
+    aligned_func_ids: list[str]  # pair k is (aligned_func_ids[k], aligned_test_set_ids[k])
+    aligned_test_set_ids: list[str]
+    n_functions: int
+    n_test_sets: int
+    n_nontrivial_test_sets: int
 
 
 class Params(BaseModel):
@@ -15,7 +29,7 @@ class Params(BaseModel):
 
 
 def alignment(tasks: list[dict], executions: list[dict], test_sets: list[dict], test_sets_history: list[dict],
-              alignment_prev: list[dict], params: Params) -> list[dict]:
+              alignment_prev: list[dict], params: Params) -> list[Alignment]:
     before = {row["task_id"]: row for row in alignment_prev}
     tests = in_play(test_sets, test_sets_history, params.pairing)
     passed: dict[str, dict[str, list[str]]] = {}

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.executions import run_cases
+from stages.codegen_alignment.executions import FunctionRun, run_cases
 
 
 class Params(BaseModel):
@@ -28,7 +28,7 @@ def nontrivial_cases(test_sets: list[dict]) -> list[dict]:
 
 
 def consensus_matrix(tasks: list[dict], functions: list[dict], test_sets: list[dict], params: Params,
-                     ctx: Context) -> list[dict | Rejected]:
+                     ctx: Context) -> list[FunctionRun | Rejected]:
     funcs: dict[str, list[dict]] = defaultdict(list)
     tests: dict[str, list[dict]] = defaultdict(list)
     for f in functions:

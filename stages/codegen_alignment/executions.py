@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NotRequired, TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -9,6 +11,18 @@ from engine.rows import Rejected
 from stages.codegen_alignment.io_cases import run_programs_on_cases
 from stages.codegen_alignment.pairing import Pairing, in_play
 from stages.codegen_alignment.programs import cases_job
+
+
+class FunctionRun(TypedDict):
+    """A function run on its task's case pool (executions per round, consensus_matrix over the whole run)."""
+
+    parent_ids: list[str]
+    func_id: str
+    task_id: str
+    n_cases: int
+    passed_case_ids: list[str]
+    n_passed: int
+    run_statuses: NotRequired[list[str]]  # program tasks: the sandbox status of each run
 
 
 class Params(BaseModel):
@@ -57,7 +71,7 @@ def run_cases(functions_by_task: dict[str, list[dict]], tests_by_task: dict[str,
 
 def executions(tasks: list[dict], functions: list[dict], functions_history: list[dict], test_sets: list[dict],
                test_sets_history: list[dict], alignment_prev: list[dict], params: Params,
-               ctx: Context) -> list[dict | Rejected]:
+               ctx: Context) -> list[FunctionRun | Rejected]:
     aligned = {row["task_id"] for row in alignment_prev if row["aligned"]}
     funcs = {t: rows for t, rows in in_play(functions, functions_history, params.pairing).items() if t not in aligned}
     return run_cases(funcs, in_play(test_sets, test_sets_history, params.pairing), tasks, params.float_tolerance, ctx)

@@ -3,6 +3,8 @@ known_good=reference_function, one row per task instead: its reference solution,
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import Field
 
 from engine.context import Context
@@ -20,13 +22,26 @@ from stages.codegen_alignment.programs import case_compiles_job, compiles_job, f
 REFERENCE = "reference"  # the generator name of known-good functions
 
 
+class Function(TypedDict):
+    parent_ids: list[str]
+    task_id: str
+    generator: str  # the crowd member that wrote it, or "reference"
+    role: str | None
+    prompt: str | None  # the template's name ("code_plain")
+    sample_index: int
+    llm_key: str | None
+    simulated: bool
+    reply: str | None
+    program: str | None  # the code run in the sandbox (None when the reply had none)
+
+
 class Params(GeneratorParams):
     code_generators: dict[str, Generator] = Field(min_length=1)
     functions_per_round: int = Field(ge=1, le=1000)  # samples per code generator, task and round
 
 
 def functions(tasks: list[dict], reference_functions: list[dict], alignment_prev: list[dict],
-              params: Params, ctx: Context) -> list[dict | Rejected]:
+              params: Params, ctx: Context) -> list[Function | Rejected]:
     # the references are read only here, where no prompt is built; the generators below see `tasks` alone
     if params.known_good == "reference_function":
         return reference_rows(tasks, reference_functions, ctx) if ctx.iteration == 0 else []

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from engine.query_rows import query_rows
+
 REPORTED_K = (1, 10, 100)
 
 # one row per task: the round it first aligned in (null: never) and its first aligned function's precision
@@ -32,12 +34,6 @@ from tasks as t left join picked_truth as o on o.task_id = t.task_id
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
 # with a reference solution as the only function, the figures about functions say nothing
@@ -90,7 +86,7 @@ def test_generation(con: duckdb.DuckDBPyConnection) -> dict:
                          "avg(passes_reference::int) filter (where nontrivial) as nontrivial_correct_rate, "
                          "sum(n_passed) / nullif(sum(n_asserts), 0) as assert_correct_rate from test_sets_scored")
     overall = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
-    return {**overall, "by_generator": _rows(con, "select generator, n_test_sets, trivial_rate, correct_rate, "
+    return {**overall, "by_generator": query_rows(con, "select generator, n_test_sets, trivial_rate, correct_rate, "
                                                 "nontrivial_correct_rate, assert_correct_rate, n_not_finished "
                                                 "from test_generator_scores")}
 
@@ -141,17 +137,17 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path, config: dict) -> dict:
     known_good = config.get("codegen_alignment", {}).get("known_good", "none")
     reference_function = known_good == "reference_function"
     tables = _tables(con)
-    outcomes = _rows(con, TASK_OUTCOMES)
+    outcomes = query_rows(con, TASK_OUTCOMES)
     rounds = con.execute("select coalesce(max(iteration) + 1, 0) from alignment").fetchone()[0]
-    curve = alignment_curve(outcomes, rounds, _rows(con, TESTS_BY_ROUND))
+    curve = alignment_curve(outcomes, rounds, query_rows(con, TESTS_BY_ROUND))
     if reference_function:
         curve = [c | {"precision": None, "false_alignment": None} for c in curve]
     aligned = sum(o["aligned_round"] is not None for o in outcomes)
     at_k = {str(c["k"]): c for c in curve if c["k"] in REPORTED_K or c["k"] == rounds}
     plot(curve, run_dir / "plots" / "alignment_precision.png", reference_function)
-    strategies = _rows(con, "select * from strategy_scores")
-    by_generator = _rows(con, "select side, generator, role, prompt, n_generated, tasks_aligned, alignment_rate, "
-                              "aligned_pairs, precision from generator_scores")
+    strategies = query_rows(con, "select * from strategy_scores")
+    by_generator = query_rows(con, "select side, generator, role, prompt, n_generated, tasks_aligned, "
+                                   "alignment_rate, aligned_pairs, precision from generator_scores")
     section = {
         "known_good": known_good,
         "tasks": len(outcomes),

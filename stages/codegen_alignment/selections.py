@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,15 @@ from stages.codegen_alignment.consensus import B4Priors, b4_groups, codet_groups
 from stages.codegen_alignment.consensus_matrix import nontrivial_cases
 
 Strategy = Literal["random", "first_aligned", "codet", "codet_sqrt", "b4"]
+
+
+class Selection(TypedDict):
+    parent_ids: list[str]
+    task_id: str
+    strategy: str
+    candidates: list[str]  # the function ids it would pick among
+    fallback: bool  # nothing to go on: every function of the task
+    score: float | None
 
 
 class Params(BaseModel):
@@ -26,7 +35,7 @@ def first_aligned_candidates(rows: list[dict]) -> list[str]:
 
 
 def selections(tasks: list[dict], functions: list[dict], test_sets: list[dict], consensus_matrix: list[dict],
-               alignment: list[dict], params: Params) -> list[dict]:
+               alignment: list[dict], params: Params) -> list[Selection]:
     funcs_by_task: dict[str, list[str]] = defaultdict(list)
     for f in functions:
         funcs_by_task[f["task_id"]].append(f["id"])

@@ -29,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from engine.llm import SimReply
+from engine.llm.messages import last_message
 from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
 from stages.codegen_alignment.contest_tasks import SHIPPED
 from stages.codegen_alignment.programs import docstring_asserts
@@ -52,10 +53,6 @@ TRACE_BUDGET = 200_000
 MUTATIONS = [(r"<=", "<"), (r"(?<![<>=!-])<(?![<=])", "<="), (r">=", ">"), (r"(?<![<>=-])>(?![>=])", ">="),
              (r"\+ 1\b", "+ 2"), (r"- 1\b", "- 2"), (r"==", "!="), (r"\bTrue\b", "False"), (r"\[::-1\]", "[::1]"),
              (r"\bsorted\(", "list("), (r"\band\b", "or"), (r"\b0\b", "1")]
-
-
-def _last_user(messages: list[dict[str, str]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
 
 
 @cache
@@ -103,11 +100,11 @@ def mutate(body: str, rng: random.Random) -> str | None:
 
 def functions(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
-    if PROBLEM_LINE.search(_last_user(messages)):
-        return program(_last_user(messages), rng, s)
-    task = recognise(_last_user(messages))
+    if PROBLEM_LINE.search(last_message(messages)):
+        return program(last_message(messages), rng, s)
+    task = recognise(last_message(messages))
     if task is None:
-        name = re.findall(r"^def (\w+)\(", _last_user(messages), re.MULTILINE)
+        name = re.findall(r"^def (\w+)\(", last_message(messages), re.MULTILINE)
         stub = f"def {name[-1] if name else 'solution'}(*args):\n    return None\n"
         return SimReply(_wrap(stub, rng, s, "I am not sure about this one:"), truth={"kind": "unknown_task"})
     prompt, body, _ = task
@@ -140,7 +137,7 @@ def _perturbed(expected: str, rng: random.Random) -> str:
 
 def test_sets(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
-    text = _last_user(messages)
+    text = last_message(messages)
     if PROBLEM_LINE.search(text):
         return io_tests(text, rng, s)
     task = recognise(text)

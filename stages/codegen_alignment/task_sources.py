@@ -13,11 +13,35 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TypedDict
 
 from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
 from stages.codegen_alignment.contest_tasks import contest_tasks
 
 DATASETS = ("humaneval", "mbpp", "gsm8k", "builtin", "codecontests")
+
+
+class IOTest(TypedDict):
+    input: str
+    output: str
+
+
+class Task(TypedDict):
+    """A task row as the readers give it (tasks_loaded adds `docstring_asserts` and `parent_ids`)."""
+
+    task_id: str
+    dataset: str
+    kind: str  # function | program
+    prompt: str
+    entry_point: str
+    reference: str
+    ground_truth: str
+    public_tests: list[IOTest]
+    hidden_tests: list[IOTest]
+    time_limit_s: float | None
+    memory_mb: int | None
+    docstring_asserts: list[str]  # the prompt's own examples as asserts (known_good=docstring_tests)
+    parent_ids: list[str]
 FUNCTION_TASK_FIELDS = {"kind": "function", "public_tests": [], "hidden_tests": [], "time_limit_s": None,
                         "memory_mb": None}
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from engine.context import Context
 from engine.rows import Rejected
 from stages.codegen_alignment.programs import ground_truth_outcomes
+from stages.codegen_alignment.task_sources import Task
 
 
-def tasks_checked(tasks_loaded: list[dict], ctx: Context) -> list[dict | Rejected]:
-    out: list[dict | Rejected] = []
+def tasks_checked(tasks_loaded: list[Task], ctx: Context) -> list[Task | Rejected]:
+    out: list[Task | Rejected] = []
     for task, outcome in zip(tasks_loaded, ground_truth_outcomes(tasks_loaded, tasks_loaded, "reference", ctx),
                              strict=True):
         if outcome.status == "ok" and outcome.value is True:

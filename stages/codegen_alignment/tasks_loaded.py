@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from engine.rows import Rejected
 from stages.codegen_alignment.io_cases import case_text
 from stages.codegen_alignment.programs import docstring_asserts
-from stages.codegen_alignment.task_sources import load_tasks
+from stages.codegen_alignment.task_sources import Task, load_tasks
 
 
 class Params(BaseModel):
@@ -31,7 +31,7 @@ class Params(BaseModel):
         return path
 
 
-def tasks_loaded(params: Params) -> list[dict | Rejected]:
+def tasks_loaded(params: Params) -> list[Task | Rejected]:
     tasks = load_tasks(params.dataset, params.dataset_path)
     if params.task_ids:
         wanted = set(params.task_ids)

@@ -3,6 +3,8 @@ docstring); for a program task, its input/output cases (io_cases.py) in the same
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import Field
 
 from engine.context import Context
@@ -21,6 +23,24 @@ from stages.codegen_alignment.programs import case_compiles_job, case_id, first_
 DOCSTRING = "docstring"  # the generator name of known-good test sets
 
 
+class TestSet(TypedDict):
+    parent_ids: list[str]
+    task_id: str
+    generator: str  # the crowd member that wrote it, or "docstring"
+    role: str | None
+    prompt: str | None  # the template's name ("tests_plain")
+    sample_index: int
+    llm_key: str | None
+    simulated: bool
+    reply: str | None
+    asserts: list[str]  # its cases: asserts, or input/output tests on program tasks
+    case_ids: list[str]
+    trivial: list[bool]  # per case: passes whatever the function
+    n_asserts: int
+    n_dropped: int
+    nontrivial: bool  # enough asserts, not all trivial: it can align
+
+
 class Params(GeneratorParams):
     test_generators: dict[str, Generator] = Field(min_length=1)
     test_sets_per_round: int = Field(ge=1, le=1000)  # samples per test generator, task and round
@@ -29,7 +49,8 @@ class Params(GeneratorParams):
     max_case_chars: int = Field(2000, ge=10)  # longer asserts are dropped unparsed
 
 
-def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+def test_sets(tasks: list[dict], alignment_prev: list[dict], params: Params,
+              ctx: Context) -> list[TestSet | Rejected]:
     if params.known_good == "docstring_tests":
         return docstring_test_sets(tasks, params, ctx) if ctx.iteration == 0 else []
     if not side_generates("tests", params.regenerate, params.known_good, ctx.iteration):

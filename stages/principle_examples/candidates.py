@@ -3,6 +3,8 @@ version's examples, the failures and their analysis in context."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import ConfigDict, Field
 
 from engine.context import Context
@@ -12,6 +14,17 @@ from stages.principle_examples.failure_analysis import FailureTemplate, failures
 from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
 
 GuidanceTemplate = TemplatePath(required=["failures", "analysis"])
+
+
+class Candidate(TypedDict):
+    human_prompt: str
+    assistant_answer: str
+    critique: str | None
+    rewrite: str | None
+    critique_key: str
+    llm_key: str  # the rewrite's
+    simulated: bool
+    parent_ids: list[str]
 
 
 class Params(TeacherParams):
@@ -29,7 +42,7 @@ def guidance(failures: list[dict], failure_analysis: list[dict], params: Params,
 
 
 def candidates(student_answers: list[dict], failures: list[dict], failure_analysis: list[dict],
-               library_prev: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+               library_prev: list[dict], params: Params, ctx: Context) -> list[Candidate | Rejected]:
     if not student_answers:
         return []
     turns = critique_and_rewrite(student_answers, library_prev, params, ctx,

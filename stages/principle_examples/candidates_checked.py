@@ -7,7 +7,13 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.rows import Rejected
+from stages.principle_examples.candidates import Candidate
 from stages.principle_examples.principle import Principle, check_texts
+
+
+class CheckedCandidate(Candidate):
+    letters: str  # what the checker observed
+    judge_key: str  # the llm_judge checker's ("" for a python checker)
 
 
 class Params(BaseModel):
@@ -15,7 +21,7 @@ class Params(BaseModel):
     principle: Principle
 
 
-def candidates_checked(candidates: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+def candidates_checked(candidates: list[dict], params: Params, ctx: Context) -> list[CheckedCandidate | Rejected]:
     verdicts = check_texts([c["rewrite"] for c in candidates], params.principle, ctx, ctx.project_root)
     out: list[dict | Rejected] = []
     for candidate, verdict in zip(candidates, verdicts, strict=True):

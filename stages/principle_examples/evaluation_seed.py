@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.principle_examples.scoring import evaluate_version
+from stages.principle_examples.scoring import Evaluation, evaluate_version
 from stages.principle_examples.teaching import TeacherParams
 
 
 def evaluation_seed(library_seed: list[dict], items: list[dict], params: TeacherParams,
-                    ctx: Context) -> list[dict | Rejected]:
+                    ctx: Context) -> list[Evaluation | Rejected]:
     return evaluate_version(0, library_seed, items, params, ctx)

@@ -5,11 +5,22 @@ example that is a validation item would inflate the validation pass rate)."""
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from engine.rows import Rejected
+
+
+class ExampleAdded(TypedDict):
+    human_prompt: str
+    assistant_answer: str
+    critique: str
+    rewrite: str
+    letters: str
+    simulated: bool
+    parent_ids: list[str]
 
 
 class Params(BaseModel):
@@ -31,7 +42,7 @@ def _closest(prompt: str, others: list[tuple[str, str]]) -> tuple[str, float]:
 
 
 def examples_added(candidates_checked: list[dict], library_prev: list[dict], items_validation: list[dict],
-                   params: Params) -> list[dict | Rejected]:
+                   params: Params) -> list[ExampleAdded | Rejected]:
     library = [(e["id"], _normal(e["human_prompt"])) for e in library_prev]
     validation = [(v["item_id"], _normal(v["human_prompt"])) for v in items_validation]
     out: list[dict | Rejected] = []

@@ -5,6 +5,7 @@ pass rate once more as `..._best.jsonl`."""
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 from engine.context import Context
 
@@ -18,7 +19,15 @@ def _write(path, examples: list[dict]) -> None:
     path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
 
 
-def exports(library_versions: list[dict], versions_ranked: list[dict], ctx: Context) -> list[dict]:
+class ExportedFile(TypedDict):
+    version: int
+    file: str  # under the run directory
+    examples: int
+    is_best: bool
+    parent_ids: list[str]
+
+
+def exports(library_versions: list[dict], versions_ranked: list[dict], ctx: Context) -> list[ExportedFile]:
     out = []
     for v in sorted(versions_ranked, key=lambda v: v["version"]):
         examples = [e for e in library_versions if e["version"] == v["version"]]

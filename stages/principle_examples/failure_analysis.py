@@ -3,6 +3,8 @@ concrete suggestions, what examples would help), written from the failures alone
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -14,6 +16,15 @@ from stages.principle_examples.principle import Principle
 # one failed validation item, as the analysis, generation and guidance prompts list it
 FailureTemplate = TemplatePath(required=["human_prompt"], optional=["letters"])
 AnalyseTemplate = TemplatePath(required=["failures"], optional=["principle"])
+
+
+class FailureAnalysis(TypedDict):
+    analysis: str
+    failures_total: int
+    failures_shown: int  # those in the prompt; parent_ids are theirs
+    llm_key: str
+    simulated: bool
+    parent_ids: list[str]
 
 
 class Params(BaseModel):
@@ -40,7 +51,7 @@ def failures_shown(failures: list[dict], failure_analysis: list[dict], limit: in
     return failures[:limit]
 
 
-def failure_analysis(failures: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+def failure_analysis(failures: list[dict], params: Params, ctx: Context) -> list[FailureAnalysis | Rejected]:
     if not failures:
         return []  # the working version passes every validation item: nothing to analyse
     shown = sorted(ctx.rng.sample(failures, min(params.failures_in_context, len(failures))), key=lambda f: f["id"])

@@ -1,8 +1,10 @@
-"""One row per new human prompt of a round: exactly `count` requests like the failed ones, as structured
-output. A reply with broken JSON or the wrong count is a Rejected row (the raw reply in `detail`), and the
-teacher is asked again, up to `attempts` times; when every attempt fails the round adds nothing."""
+"""One row per new human prompt of a round: exactly `human_prompts_per_round` requests like the failed ones, as
+structured output. A reply with broken JSON or the wrong count is a Rejected row (the raw reply in `detail`), and
+the teacher is asked again, up to `generation_attempts` times; when every attempt fails the round adds nothing."""
 
 from __future__ import annotations
+
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,13 +19,21 @@ from stages.principle_examples.principle import Principle
 GenerateTemplate = TemplatePath(required=["failures", "analysis", "count"], optional=["principle"])
 
 
+class HumanPrompt(TypedDict):
+    attempt: int  # the request's sample index: attempts after a broken reply ask again
+    human_prompt: str
+    llm_key: str
+    simulated: bool
+    parent_ids: list[str]
+
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     principle: Principle
     generate_template: GenerateTemplate
     failure_template: FailureTemplate
-    count: int = Field(ge=1, le=50)
-    attempts: int = Field(ge=1, le=10)
+    human_prompts_per_round: int = Field(ge=1, le=50)
+    generation_attempts: int = Field(ge=1, le=10)
     failures_in_context: int = Field(ge=1, le=100)
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=64, le=8192)
@@ -69,28 +79,30 @@ def parse_prompts(text: str, count: int, placeholders: set[str] = frozenset()) -
 
 
 def human_prompts(failures: list[dict], failure_analysis: list[dict], params: Params,
-                  ctx: Context) -> list[dict | Rejected]:
+                  ctx: Context) -> list[HumanPrompt | Rejected]:
     shown = failures_shown(failures, failure_analysis, params.failures_in_context)
     if not shown:
         return []
     analysis = failure_analysis[0]["analysis"] if failure_analysis else "(no analysis available)"
     prompt = read_template(params.generate_template, ctx.project_root).render(
-        principle=params.principle.statement(), analysis=analysis, count=params.count,
+        principle=params.principle.statement(), analysis=analysis, count=params.human_prompts_per_round,
         failures=render_failures(shown, read_template(params.failure_template, ctx.project_root)))
     parents = [a["id"] for a in failure_analysis] or [f["id"] for f in shown]
     llm = ctx.llm("teacher")
     out: list[dict | Rejected] = []
-    for attempt in range(params.attempts):
+    for attempt in range(params.generation_attempts):
         (response,) = llm.complete([Request([{"role": "user", "content": prompt}], task="principle_examples.prompts",
                                             sample_index=attempt, temperature=params.temperature,
-                                            max_tokens=params.max_tokens, json_schema=_schema(params.count))],
+                                            max_tokens=params.max_tokens,
+                                            json_schema=_schema(params.human_prompts_per_round))],
                                    desc="human prompts")
         base = {"attempt": attempt, "human_prompt": None, "llm_key": response.key, "simulated": response.simulated,
                 "parent_ids": parents}
         if not response.ok:
             out.append(Rejected(base, response.reason, response.error or ""))
             continue
-        prompts, reason, problem = parse_prompts(response.text, params.count, template_placeholders(prompt))
+        prompts, reason, problem = parse_prompts(response.text, params.human_prompts_per_round,
+                                                 template_placeholders(prompt))
         if prompts is None:
             out.append(Rejected(base, reason, f"{problem}; reply: {response.text[:400]}"))
             continue

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from engine.rows import Rejected
 
 FIELDS = ("human_prompt", "model_answer")
 
 
-def _item(row: dict, split: str) -> dict:
+class Item(TypedDict):
+    split: str  # validation | test
+    human_prompt: str
+    assistant_answer: str
+    parent_ids: list[str]
+
+
+def _item(row: dict, split: str) -> Item:
     return {"split": split, "human_prompt": (row.get("human_prompt") or "").strip(),
             "assistant_answer": (row.get("model_answer") or "").strip(), "parent_ids": [row["id"]]}
 
@@ -16,8 +25,8 @@ def _missing(row: dict) -> list[str]:
     return [f for f in FIELDS if not isinstance(row.get(f), str) or not row[f].strip()]
 
 
-def items(validation_rows: list[dict], test_rows: list[dict]) -> list[dict | Rejected]:
-    out: list[dict | Rejected] = []
+def items(validation_rows: list[dict], test_rows: list[dict]) -> list[Item | Rejected]:
+    out: list[Item | Rejected] = []
     seen: set[str] = set()
     for split, rows in (("validation", validation_rows), ("test", test_rows)):
         for row in rows:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.rows import Rejected
+from stages.principle_examples.library import LibraryRow
 from stages.principle_examples.principle import Principle, check_texts
 
 FIELDS = ("human_prompt", "model_answer", "critique", "rewrite")
@@ -17,7 +18,7 @@ class Params(BaseModel):
     principle: Principle
 
 
-def library_seed(seed_rows: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+def library_seed(seed_rows: list[dict], params: Params, ctx: Context) -> list[LibraryRow | Rejected]:
     complete, out = [], []
     for row in seed_rows:
         example = {"version": 0, "added_in_version": 0, "human_prompt": row.get("human_prompt"),

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    return con.execute(sql).to_arrow_table().to_pylist()
+from engine.query_rows import query_rows
 
 
 def plot_pass_rates(versions: list[dict], path: Path) -> None:
@@ -61,7 +59,7 @@ def checker_agreement(con: duckdb.DuckDBPyConnection) -> dict | None:
 
 
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
-    versions = _rows(con, "select * from versions_ranked order by version")
+    versions = query_rows(con, "select * from versions_ranked order by version")
     plot_pass_rates(versions, run_dir / "plots" / "pass_rate_per_version.png")
     keys = ("version", "parent_version", "examples", "examples_added", "validation_pass_rate", "validation_low",
             "validation_high", "test_pass_rate", "test_low", "test_high", "is_best")

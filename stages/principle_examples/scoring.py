@@ -3,6 +3,8 @@ as context, each rewrite judged by the principle's checker. Shared by `evaluatio
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from engine.context import Context
 from engine.rows import Rejected
 from stages.principle_examples.principle import check_texts
@@ -12,8 +14,25 @@ from stages.principle_examples.teaching import TeacherParams, critique_and_rewri
 TEACHER_FAILURES = ("no_critique", "no_rewrite", "truncated")
 
 
+class Evaluation(TypedDict):
+    version: int
+    split: str
+    item_id: str
+    human_prompt: str
+    critique: str | None
+    rewrite: str | None
+    letters: str | None
+    passed: bool
+    critique_key: str
+    llm_key: str  # the rewrite's
+    judge_key: str  # the llm_judge checker's ("" for a python checker)
+    simulated: bool
+    failure: str | None  # why the teacher gave no rewrite (no_critique, no_rewrite, truncated)
+    parent_ids: list[str]
+
+
 def evaluate_version(version: int, library: list[dict], items: list[dict], params: TeacherParams,
-                     ctx: Context) -> list[dict | Rejected]:
+                     ctx: Context) -> list[Evaluation | Rejected]:
     """One row per (version, item) with the rewrite, the letters it produced and whether it passed. An item the
     teacher gave no rewrite for (no critique, no REWRITE: line, cut at max_tokens) is a failed row with its
     `failure` reason: the version did not teach it, and the failure analysis must see it. A failed call
@@ -23,7 +42,7 @@ def evaluate_version(version: int, library: list[dict], items: list[dict], param
     written = [i for i, t in enumerate(turns) if t.rewrite is not None]
     verdicts = dict(zip(written, check_texts([turns[i].rewrite for i in written], params.principle, ctx,
                                              ctx.project_root), strict=True))
-    out: list[dict | Rejected] = []
+    out: list[Evaluation | Rejected] = []
     for i, (item, turn) in enumerate(zip(items, turns, strict=True)):
         row = {"version": version, "split": item["split"], "item_id": item["id"],
                "human_prompt": item["human_prompt"], "critique": turn.critique, "rewrite": turn.rewrite,

@@ -32,6 +32,7 @@ import re
 from typing import Any
 
 from engine.llm import SimReply
+from engine.llm.messages import last_message
 from stages.principle_examples.checker import acrostic_check, initials
 
 DEFAULTS = {
@@ -244,7 +245,7 @@ def rewrite(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 def critique(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     target = _target(messages)
-    request, answer = _conversation(messages[-1]["content"])
+    request, answer = _conversation(last_message(messages))
     letters = initials(answer)
     if letters == target:
         return SimReply(f"The answer already follows the principle: its sentences begin with {', '.join(letters)}.")
@@ -260,7 +261,7 @@ def critique(messages: list[dict[str, str]], rng: random.Random, settings: dict[
 
 
 def analyse(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    text = messages[-1]["content"]
+    text = last_message(messages)
     target = _target(messages)
     failures = re.findall(r"- Request: (.*?)\n\s*Letters produced: (\S*)", text)
     kinds: dict[str, int] = {}
@@ -284,7 +285,7 @@ def analyse(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 def prompts(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
-    text = messages[-1]["content"]
+    text = last_message(messages)
     count = int(m.group(1)) if (m := re.search(r"exactly (\d+) new", text)) else 3
     failed = re.findall(r"- Request: (.*)", text) or ["What is a good habit?"]
     roll = rng.random()
@@ -306,7 +307,7 @@ def prompts(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 
 def student(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    request = messages[-1]["content"].strip()
+    request = last_message(messages).strip()
     kind, _ = kind_of(request)
     topic = _topic(request)
     plain = {
@@ -329,7 +330,7 @@ def student(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
-    content = messages[-1]["content"]
+    content = last_message(messages)
     text = m.group(1) if (m := re.search(r"<<<\n(.*)\n>>>", content, re.DOTALL)) else content
     verdict = acrostic_check(text, _target(messages))
     passed = verdict.passed != (rng.random() < s["judge_error_rate"])

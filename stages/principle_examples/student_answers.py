@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -12,6 +14,14 @@ from engine.rows import Rejected
 StudentTemplate = TemplatePath(required=["human_prompt"])
 
 
+class StudentAnswer(TypedDict):
+    human_prompt: str
+    assistant_answer: str
+    llm_key: str
+    simulated: bool
+    parent_ids: list[str]
+
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: StudentTemplate
@@ -19,7 +29,7 @@ class Params(BaseModel):
     max_tokens: int = Field(ge=16, le=8192)
 
 
-def student_answers(human_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+def student_answers(human_prompts: list[dict], params: Params, ctx: Context) -> list[StudentAnswer | Rejected]:
     template = read_template(params.template, ctx.project_root)
     responses = ctx.llm("student").complete(
         [Request([{"role": "user", "content": template.render(human_prompt=p["human_prompt"])}],

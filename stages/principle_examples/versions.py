@@ -4,6 +4,8 @@ version 0 (the seed library), which it is the first to see. The loop's stop cond
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -12,8 +14,28 @@ from stages.common.stats import wilson_interval
 SPLITS = ("validation", "test")
 
 
+class Version(TypedDict):
+    version: int
+    parent_version: int | None
+    examples: int
+    examples_added: int
+    added_ids: list[str]
+    example_ids: list[str]
+    parent_ids: list[str]  # the evaluation rows it was measured by
+    validation_n: int
+    validation_passed: int
+    validation_pass_rate: float | None
+    validation_low: float
+    validation_high: float
+    test_n: int
+    test_passed: int
+    test_pass_rate: float | None
+    test_low: float
+    test_high: float
+
+
 def _version_row(version: int, parent: int | None, library: list[dict], evaluation: list[dict],
-                 items: list[dict]) -> dict:
+                 items: list[dict]) -> Version:
     added = sorted(e["id"] for e in library if e["added_in_version"] == version)
     row = {"version": version, "parent_version": parent, "examples": len(library), "examples_added": len(added),
            "added_ids": added, "example_ids": sorted(e["id"] for e in library),
@@ -28,7 +50,7 @@ def _version_row(version: int, parent: int | None, library: list[dict], evaluati
 
 
 def versions(library: list[dict], library_prev: list[dict], evaluation: list[dict], evaluation_prev: list[dict],
-             items: list[dict], ctx: Context) -> list[dict]:
+             items: list[dict], ctx: Context) -> list[Version]:
     rows = [_version_row(0, None, library_prev, evaluation_prev, items)] if ctx.iteration == 0 else []
     version = ctx.iteration + 1
     return rows + [_version_row(version, version - 1, library, evaluation, items)]

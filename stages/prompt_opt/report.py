@@ -7,11 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from engine.query_rows import query_rows
 from stages.common.stats import wilson_interval
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
-    return con.execute(sql).to_arrow_table().to_pylist()
 
 
 def training_curve(heldout: list[dict]) -> list[dict]:
@@ -64,8 +61,8 @@ def plot_curve(points: list[dict], path: Path) -> None:
 
 
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
-    heldout = _rows(con, "select * from heldout_scored order by epoch, prompt_id")
-    best = _rows(con, "select * from prompts_ranked order by train_rank limit 1")[0]
+    heldout = query_rows(con, "select * from heldout_scored order by epoch, prompt_id")
+    best = query_rows(con, "select * from prompts_ranked order by train_rank limit 1")[0]
     final = next(h for h in heldout if h["epoch"] == max(x["epoch"] for x in heldout)
                  and "best_so_far" in h["picked_as"])
     initial = next(h for h in heldout if "initial_best" in h["picked_as"])

@@ -45,6 +45,7 @@ import re
 from typing import Any
 
 from engine.llm import SimReply, TokenLogprob
+from engine.llm.messages import last_message
 
 LETTERS = "ABCD"
 DEFAULTS = {
@@ -103,10 +104,6 @@ def _difficulty(question: str) -> float:
     return random.Random(seed).gauss(0, 0.7)
 
 
-def _message(messages: list[dict[str, str]], role: str) -> str:
-    return next((m.get("content") or "" for m in messages if m.get("role") == role), "")
-
-
 def _normalised(weights: dict[str, float]) -> dict[str, float]:
     total = sum(weights.values())
     return {k: v / total for k, v in weights.items()}
@@ -120,7 +117,7 @@ def _first_token(token: str, letters: dict[str, float], extra: dict[str, float])
 
 def evaluate(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     """Answer a multiple-choice question under the system message's instruction (see the module docstring)."""
-    instruction, question = _message(messages, "system"), _message(messages, "user")
+    instruction, question = last_message(messages, "system"), last_message(messages, "user")
     options = dict(re.findall(r"^([A-D])\) (.*)$", question, re.MULTILINE))
     f = prompt_features(instruction)
     z = (-1.2 + 1.6 * f["coherence"] + 0.7 * f["refers_passage"] + 0.4 * f["mentions_options"]
@@ -248,7 +245,7 @@ def _mutate(parents: list[str], rng: random.Random) -> str:
 def propose(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     """Write a new instruction from those shown in the meta prompt (see the module docstring)."""
     rates = {**DEFAULTS, **settings}
-    meta = _message(messages, "user")
+    meta = last_message(messages, "user")
     shown = sorted(_shown_prompts(meta), key=lambda pg: -pg[1])
     opro = "<INS>" in meta
     draw = rng.random()

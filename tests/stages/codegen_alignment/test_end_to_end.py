@@ -11,6 +11,7 @@ from engine.llm.sim_backend import handler_for
 from engine.testing import SHARED_DATA
 from stages.codegen_alignment import sim_teacher
 from tests.conftest import compose_and_run, lineage_problems, table
+from tests.stages.row_types import row_type_problems
 
 CODET_FILES = [SHARED_DATA / f"codet_HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_{kind}.jsonl"
                for kind in ("code_solution", "test_case")]
@@ -126,6 +127,11 @@ def assert_hidden(run_dir, prompts: list[str]) -> None:
     columns = {c for (c,) in table(run_dir, "select column_name from information_schema.columns "
                                             "where table_name = 'tasks'")}
     assert not columns & {"ground_truth", "reference"}
+
+
+def test_every_python_stage_states_its_grain_and_declares_its_row_type(sim_run, reference_run):
+    assert row_type_problems(sim_run[1], SIM) == {}
+    assert row_type_problems(reference_run[1], SIM) == {}
 
 
 def test_ground_truth_never_reaches_a_prompt(sim_run):

@@ -13,6 +13,7 @@ from engine.llm.client import LLM
 from engine.testing.fake_openai import serve_in_thread
 from stages.principle_examples.checker import acrostic_check
 from tests.conftest import compose_and_run, lineage_problems, table
+from tests.stages.row_types import row_type_problems
 
 GENERATION_STAGES = {"failure_analysis", "human_prompts", "student_answers", "candidates"}
 TEST_PROMPTS = [json.loads(line)["human_prompt"] for line in (PROJECT_ROOT / "sample_data/principle_test.jsonl").open()]
@@ -61,6 +62,10 @@ def test_run_succeeds_chooses_on_validation_and_reports_test_for_the_chosen_vers
     assert len(table(run_dir, "select * from versions where test_pass_rate is not null")) == 4
     assert (run_dir / "plots" / "pass_rate_per_version.png").stat().st_size > 0
     assert summary["principle_examples"]["checker_agreement"]["agree"] > 0.95
+
+
+def test_every_python_stage_states_its_grain_and_declares_its_row_type(sim_run):
+    assert row_type_problems(sim_run[1], "principle_examples") == {}
 
 
 def test_every_row_traces_back_to_its_seed(sim_run):
