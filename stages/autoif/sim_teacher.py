@@ -42,6 +42,8 @@ DEFAULTS: dict[str, float] = {
     "unverifiable_generic_rate": 0.6, "nli_sibling_entailment_rate": 0.85, "response_near_miss_rate": 0.5,
     # boundary probes (a separate prompt that sees only the instruction)
     "probe_shares_misreading": 0.25, "probe_mislabel_rate": 0.03, "probe_count_slip_rate": 0.1,
+    # the sim model a role plays: 0 the generator's; another number another model, with its own misreadings
+    "misreading_model": 0,
     # real-model reply shapes: code instead of the requested JSON, chatty back-translations, verbose NLI labels
     "verifier_code_reply_rate": 0.15, "verifier_no_cases_rate": 0.03, "think_rate": 0.05,
     "back_translation_chatty_rate": 0.2, "nli_verbose_rate": 0.2,
@@ -171,9 +173,27 @@ def _constraint_draw(kind: str, constraint: str) -> float:
     return random.Random(f"{kind}:{constraint}").random()
 
 
+def _model(settings: dict[str, Any]) -> int:
+    """The sim model a role plays (`misreading_model`): roles with one number are one model and share its
+    misreadings; another number is another model, whose misreadings are drawn independently at the same rates."""
+    return int(_rate(settings, "misreading_model"))
+
+
+def _model_draw(kind: str, constraint: str, settings: dict[str, Any]) -> float:
+    model = _model(settings)
+    return _constraint_draw(kind if model == 0 else f"{kind}:{model}", constraint)
+
+
+def _model_rng(rng: random.Random, settings: dict[str, Any]) -> random.Random:
+    """Another model's own draws for the same request (the backend seeds a request's rng from its text alone)."""
+    model = _model(settings)
+    return rng if model == 0 else random.Random(f"{model}:{rng.getrandbits(64)}")
+
+
 def shared_misreading(constraint: str, template: cat.Template, settings: dict[str, Any]) -> bool:
+    """Whether the model of `settings` misreads this constraint (most of its verifier samples follow it)."""
     return template.misread_as is not None and \
-        _constraint_draw("misread", constraint) < _rate(settings, "shared_misreading_rate")
+        _model_draw("misread", constraint, settings) < _rate(settings, "shared_misreading_rate")
 
 
 def _instruction(messages: list[dict[str, str]]) -> str:
@@ -185,6 +205,7 @@ def _instruction(messages: list[dict[str, str]]) -> str:
 def verifier(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     constraint = _instruction(messages)
     known = cat.parse_constraint(constraint)
+    rng = _model_rng(rng, settings)
     misread = False
     if known is None and _constraint_draw("generic", constraint) < _rate(settings, "unverifiable_generic_rate"):
         template, params, kind = None, {}, "generic"
@@ -358,10 +379,12 @@ def probe(messages: list[dict[str, str]], rng: random.Random, settings: dict[str
     constraint = _instruction(messages)
     wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) short test responses", _user(messages))) else 6
     known = cat.parse_constraint(constraint)
+    rng = _model_rng(rng, settings)
     probes, truth_labels = [], []
-    # this reply shares the misreading or not, as a whole
+    # a model that misreads the constraint keeps its misreading when asked about the limit on a share of
+    # constraints, fixed per (model, constraint) as the misreading is: more samples of one model do not dilute it
     shares = known is not None and shared_misreading(constraint, known[0], settings) and \
-        rng.random() < _rate(settings, "probe_shares_misreading")
+        _model_draw("probe_misread", constraint, settings) < _rate(settings, "probe_shares_misreading")
     for i in range(wanted):
         follows = i % 2 == 0
         sents = cat.prose(rng.sample(cat.KEYWORDS, 2), rng, rng.randint(3, 6))
@@ -383,7 +406,7 @@ def probe(messages: list[dict[str, str]], rng: random.Random, settings: dict[str
         truth_labels.append(label == template.check(text, params))
     form, text = _shape_json(probes, rng, settings)
     return SimReply(text, truth={"template": known[0].name if known else None, "form": form,
-                                 "labels_correct": truth_labels})
+                                 "labels_correct": truth_labels, "shares_misreading": shares})
 
 
 HANDLERS = {"augment": augment, "verifier": verifier, "back_translate": back_translate, "nli": nli,
