@@ -12,7 +12,7 @@ from engine.rows import Rejected
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    max_words: int = Field(ge=5, le=2000)
+    max_prompt_words: int = Field(ge=5, le=2000)
     echo_min_chars: int = Field(ge=10, le=500)  # a meta prompt line this long, found in a reply, is an echo
 
 
@@ -67,8 +67,8 @@ def candidates(proposals: list[dict], meta_prompts: list[dict], pool_prev: list[
             rows.append(Rejected(row, "echo", proposal["reply"][:2000]))
         elif not prompt:
             rows.append(Rejected(row, "empty", proposal["reply"][:2000]))
-        elif words > params.max_words:
-            rows.append(Rejected(row, "overlong", f"{words} words > max_words={params.max_words}"))
+        elif words > params.max_prompt_words:
+            rows.append(Rejected(row, "overlong", f"{words} words > max_prompt_words={params.max_prompt_words}"))
         elif normalised(prompt) in known:
             rows.append(Rejected(row, "duplicate", prompt))
         else:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request, Response, TokenLogprob
 from engine.llm.parse import answer_text
-from engine.prompt_template import TemplatePath
+from engine.prompt_template import PromptTemplate, TemplatePath, read_template
 from engine.rows import Rejected
 
 LETTERS = "ABCD"
@@ -96,8 +95,8 @@ def sampled_cross_entropy(letters: list[str | None], correct: str) -> float:
     return _floored(sum(1 for x in letters if x == correct) / len(letters))
 
 
-def _messages(prompt: str, item: dict, template: str) -> list[dict[str, str]]:
-    user = template.format(context=item["context"], question=item["question"], **item["options"])
+def _messages(prompt: str, item: dict, template: PromptTemplate) -> list[dict[str, str]]:
+    user = template.render(context=item["context"], question=item["question"], **item["options"])
     return [{"role": "system", "content": prompt}, {"role": "user", "content": user}]
 
 
@@ -105,7 +104,7 @@ def answer_rows(prompts: list[dict], items: list[dict], params: EvaluatorParams,
                 desc: str) -> list[dict | Rejected]:
     """One row per (prompt, item): the evaluator's reply, its letter, correctness, strict compliance and the
     cross-entropy of the correct letter. A failed call or a reply without a letter is a Rejected row."""
-    template = (ctx.project_root / Path(params.question_template)).read_text()
+    template = read_template(params.question_template, ctx.project_root)
     pairs = [(p, it) for p in prompts for it in items]
     llm = ctx.llm("evaluator")
     # the letter comes first and max_tokens is small on purpose: a reply cut after it is an answer, read as a prefix

@@ -11,13 +11,12 @@ results' items as task exemplars.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
-from engine.prompt_template import TemplatePath
+from engine.prompt_template import PromptTemplate, TemplatePath, read_template
 from stages.prompt_opt.evaluation import rank_key
 
 
@@ -48,30 +47,31 @@ def select_results(pool: list[dict], strategy: str, k: int, rng) -> list[tuple[d
     return low + high
 
 
-def _render_original(shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, str]) -> str:
+def _render_original(shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, PromptTemplate]) -> str:
     examples = "\n\n".join(
-        t["example"].format(prompt=json.dumps(p["prompt"], ensure_ascii=False),
+        t["example"].render(prompt=json.dumps(p["prompt"], ensure_ascii=False),
                             question=items[r["item_id"]]["question"], answer=r["answer"],
                             model_answer=r["letter"] or "(no letter)",
                             cross_entropy="unavailable" if r["cross_entropy"] is None else f"{r['cross_entropy']:.3f}")
         for p, r in shown)
-    return t["meta"].format(examples=examples)
+    return t["meta"].render(examples=examples)
 
 
-def _render_opro(pool: list[dict], shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, str],
+def _render_opro(pool: list[dict], shown: list[tuple[dict, dict]], items: dict[str, dict], t: dict[str, PromptTemplate],
                  max_prompts: int) -> str:
     best = sorted(pool, key=rank_key)[:max_prompts]
-    scored = "\n\n".join(t["prompt"].format(prompt=p["prompt"], score=round(100 * p["train_accuracy"]))
+    scored = "\n\n".join(t["prompt"].render(prompt=p["prompt"], score=round(100 * p["train_accuracy"]))
                          for p in reversed(best))
     item_ids = list(dict.fromkeys(r["item_id"] for _, r in shown))
-    exemplars = "\n\n".join(t["exemplar"].format(question=items[i]["question"], answer=items[i]["answer"],
+    exemplars = "\n\n".join(t["exemplar"].render(question=items[i]["question"], answer=items[i]["answer"],
                                                  **items[i]["options"]) for i in item_ids)
-    return t["meta"].format(scored_prompts=scored, exemplars=exemplars)
+    return t["meta"].render(scored_prompts=scored, exemplars=exemplars)
 
 
 def meta_prompts(pool_prev: list[dict], items_train: list[dict], params: Params, ctx: Context) -> list[dict]:
     root = ctx.project_root
-    templates = {name: (root / Path(path)).read_text().strip() for name, path in (
+    # stripped: the file's final newline is not part of the text it is joined into
+    templates = {name: PromptTemplate(path, read_template(path, root).text.strip()) for name, path in (
         ("meta", params.meta_template), ("example", params.example_template),
         ("prompt", params.opro_prompt_template), ("exemplar", params.opro_exemplar_template))}
     items = {it["id"]: it for it in items_train}

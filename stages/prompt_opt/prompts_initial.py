@@ -7,11 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompts: list[str] = Field(min_length=1)
+    initial_prompts: list[str] = Field(min_length=1)
 
 
 def prompts_initial(params: Params) -> list[dict]:
-    if len(set(params.prompts)) != len(params.prompts):
+    if len(set(params.initial_prompts)) != len(params.initial_prompts):
         raise ValueError("prompt_opt.initial_prompts holds the same prompt twice")
     return [{"prompt": p, "epoch": 0, "origin": "initial", "parent_prompt_ids": []}
-            for p in params.prompts]
+            for p in params.initial_prompts]

@@ -11,8 +11,8 @@ from engine.rows import Rejected
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    temperature: float = Field(ge=0, le=2)
-    max_tokens: int = Field(ge=16, le=4096)
+    generator_temperature: float = Field(ge=0, le=2)
+    generator_max_tokens: int = Field(ge=16, le=4096)
 
 
 def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
@@ -20,8 +20,8 @@ def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[di
     first_sample = ctx.iteration * len(meta_prompts)
     replies = ctx.llm("generator").complete(
         [Request([{"role": "user", "content": m["meta_prompt"]}], task="prompt_opt.propose",
-                 sample_index=first_sample + m["proposal_index"], temperature=params.temperature,
-                 max_tokens=params.max_tokens) for m in meta_prompts],
+                 sample_index=first_sample + m["proposal_index"], temperature=params.generator_temperature,
+                 max_tokens=params.generator_max_tokens) for m in meta_prompts],
         desc=f"epoch {ctx.iteration + 1} proposals")
     rows: list[dict | Rejected] = []
     for meta, reply in zip(meta_prompts, replies, strict=True):

@@ -11,7 +11,7 @@ SHOWN = "Answer the question about the story above."
 META = ("You are improving the instruction given to a language model that answers multiple-choice questions.\n"
         f'Prompt: "{SHOWN}"\nCorrect answer: B\n'
         "Reply with the new instruction only, after the label MODEL_PROMPT:")
-PARAMS = Params(max_words=12, echo_min_chars=40)
+PARAMS = Params(max_prompt_words=12, echo_min_chars=40)
 
 
 @pytest.mark.parametrize("reply", [
@@ -58,7 +58,7 @@ def test_duplicates_of_the_pool_and_of_this_epoch_are_rejected():
 def test_empty_and_overlong_proposals_are_rejected_with_their_reason():
     rows = run("MODEL_PROMPT:", '""', "<INS></INS>", "word " * 13)
     assert reasons(rows) == ["empty", "empty", "empty", "overlong"]
-    assert rows[3].detail == "13 words > max_words=12"
+    assert rows[3].detail == "13 words > max_prompt_words=12"
 
 
 def test_a_kept_candidate_names_its_parents():
