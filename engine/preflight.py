@@ -42,6 +42,7 @@ def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:
         check_sim_settings(config)
         check_model_roles(config, graph)
         check_sources(graph)
+        check_param_files(graph)
         check_cache_dir(config)
         check_sandbox(config, graph)
         if config.check_endpoints:
@@ -121,6 +122,30 @@ def until_params(loop: Loop) -> Any:
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
+FILE_SUFFIXES = (".txt", ".md", ".jinja", ".json", ".jsonl", ".csv", ".parquet", ".sql", ".yaml")
+
+
+def check_param_files(graph: Graph) -> None:
+    """A stage parameter naming a file (a prompt template, a data file) names one that exists, whether the
+    stage reads it when it runs or not: the fingerprint already reads such a value as a file's content
+    (engine.graph.params_for_fingerprint), so a missing one would otherwise fail only at the stage, paid for
+    up to there."""
+    def visit(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                visit(inner, f"{key}.{name}")
+        elif isinstance(value, list):
+            for i, inner in enumerate(value):
+                visit(inner, f"{key}[{i}]")
+        elif (isinstance(value, str) and len(value) < 300 and not any(c.isspace() for c in value)
+              and Path(value).suffix in FILE_SUFFIXES
+              and not (resolve_path(value).is_file() or Path(value).is_file())):
+            raise ConfigError(key, f"file not found: {value}")
+
+    for stage in graph.stages.values():
+        visit(stage.spec.params, f"{stage.key}.params")
 
 
 def check_sources(graph: Graph) -> None:

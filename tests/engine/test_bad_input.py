@@ -62,6 +62,8 @@ CASES = [
      "config error at prompt_opt.evaluator.question_template (used as stages.answers_initial.params."
      "question_template): {tmp}/question.txt: unknown placeholder {{qestion}}; this template may use {{A}}, {{B}}, "
      "{{C}}, {{D}}, {{context}}, {{question}} (found '{tmp}/question.txt')"),
+    ("missing_prompt_file", "autoif", ["stages.responses_scored.params.prompt=stages/autoif/prompts/judge2.txt"],
+     "config error at stages.responses_scored.params.prompt: file not found: stages/autoif/prompts/judge2.txt"),
     ("report_typo", "autoif", ["report=stages.autoif.report:reprt"],
      "config error at report: module 'stages.autoif.report' has no function 'reprt'"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],

@@ -1,5 +1,6 @@
 """`progress=false` turns off every bar (stages', the sandbox's, the model roles'), and engine.log has no line per
-HTTP request unless asked for with `hydra.verbose=[httpx2]`: a real run sends hundreds of thousands."""
+HTTP request unless asked for with `hydra.verbose=[httpx2]`: a real run sends hundreds of thousands. (The default
+aiohttp transport logs no requests at all; the SDK transport's client does, through httpx2.)"""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def engine(*args: str, tmp_path: Path, name: str) -> tuple[subprocess.CompletedP
 
 def test_progress_false_draws_no_bar_and_requests_are_logged_only_when_asked(tmp_path):
     with serve_in_thread() as server:
-        endpoint = ["llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x"]
+        endpoint = ["llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x", "llm.transport=sdk"]
         quiet, quiet_log = engine(*SMALL_AUTOIF, *endpoint, "progress=false", tmp_path=tmp_path, name="quiet")
         sent_quiet = stats(server.base_url)["requests"]
         loud, loud_log = engine(*SMALL_AUTOIF, *endpoint, "hydra.verbose=[httpx2]", tmp_path=tmp_path, name="loud")
