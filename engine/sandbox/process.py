@@ -1,7 +1,10 @@
 """Host-side handle of one worker process: start it, feed it a chunk, watch the clock, kill it.
 
 The wall-clock limit is enforced here, not in the worker: loops that run inside C (`any(itertools.repeat(0))`,
-huge integer powers, backtracking regexes) ignore signals, so the only reliable end is SIGKILL from outside.
+huge integer powers, backtracking regexes) ignore signals, so the only reliable end is SIGKILL from outside. The
+limit counts the time the worker could run (engine.sandbox.run_clock): a busy machine does not turn a job into a
+timeout. A worker that died by itself is a crash, whenever it is noticed: only a worker this host killed for
+overrunning is a timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from engine.sandbox.channel import FrameReader, ProtocolError, encode_frame
 from engine.sandbox.outcome import Job, Outcome, ProgramJob
+from engine.sandbox.run_clock import RunClock
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Import engine.sandbox.worker without running engine/__init__.py, whatever the rest of the engine imports.
@@ -82,6 +86,7 @@ class WorkerProcess:
         # Writes must never block the host on a worker that stopped reading.
         os.set_blocking(self.to_worker, False)
         self.reader = FrameReader()
+        self.clock = RunClock(self.process.pid)
         self.containment: dict[str, bool] = {}
         self.send({"memory_mb": settings.memory_mb, "cpu_s": settings.cpu_s, "workdir": self.workdir,
                    "allowed_imports": list(settings.allowed_imports)}, time.monotonic() + STARTUP_TIMEOUT_S)
@@ -121,8 +126,10 @@ class WorkerProcess:
         poller = select.poll()
         poller.register(self.from_worker, select.POLLIN)
         while len(frames) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not poller.poll(remaining * 1000):
+            # past the deadline still one look without waiting: a host that ran late must not miss a reply or
+            # the end of a worker that was there in time
+            remaining = max(0.0, deadline - time.monotonic())
+            if not poller.poll(remaining * 1000):
                 return frames, False
             data = os.read(self.from_worker, 1 << 20)
             if not data:
@@ -132,13 +139,22 @@ class WorkerProcess:
 
     def execute(self, jobs: list[Job | ProgramJob], timeout_s: float) -> tuple[list[Outcome], Failure | None]:
         """Run a chunk; outcomes of the jobs that finished, in order, and why it stopped early if it did."""
-        if not self.send([wire(job, timeout_s) for job in jobs], time.monotonic() + timeout_s):
+        # writing the chunk is no job's time: a worker slow to read it on a busy machine gets the startup's grace
+        if not self.send([wire(job, timeout_s) for job in jobs], time.monotonic() + max(timeout_s, STARTUP_TIMEOUT_S)):
             return [], self.failure(0, stalled=True)
         outcomes: list[Outcome] = []
         while len(outcomes) < len(jobs):
-            job_started = time.monotonic()
+            job_started, cpu_at_start = time.monotonic(), self.clock.cpu_s()
+            limit = job_timeout(jobs[len(outcomes)], timeout_s)
+            deadline = job_started + limit
             try:
-                frames, ended = self.receive(job_started + job_timeout(jobs[len(outcomes)], timeout_s), 1)
+                while True:
+                    frames, ended = self.receive(deadline, 1)
+                    more = 0.0 if frames or ended else self.clock.more_time(limit, time.monotonic() - job_started,
+                                                                             cpu_at_start)
+                    if not more:
+                        break
+                    deadline = time.monotonic() + more  # starved of CPU, not over its time: it runs on
             except ProtocolError as e:
                 self.kill()
                 return outcomes, Failure(len(outcomes), Outcome("error", None, str(e)), retry=False)
@@ -150,10 +166,13 @@ class WorkerProcess:
         return outcomes, None
 
     def failure(self, position: int, stalled: bool) -> Failure:
-        """Classify why the worker stopped answering; `stalled` means it is alive but overran the clock."""
-        if stalled:
+        """Classify why the worker stopped answering; `stalled` means it was alive when the clock ran out. Only a
+        worker this host killed is a timeout: one that died by itself meanwhile (its status is not our SIGKILL) is
+        classified by its status, as if it had been noticed in time."""
+        if stalled and self.process.poll() is None:
             self.kill()
-            return Failure(position, Outcome("timeout", None, "wall-clock limit exceeded"), retry=False)
+            if self.process.returncode == -signal.SIGKILL:
+                return Failure(position, Outcome("timeout", None, "wall-clock limit exceeded"), retry=False)
         returncode = self.process.wait()
         if returncode == -signal.SIGXCPU:
             return Failure(position, Outcome("timeout", None, "CPU time limit exceeded"), retry=False)
@@ -179,4 +198,5 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             pass
         self.kill()
+        self.clock.close()
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -196,7 +196,7 @@ def test_constructor_takes_exactly_the_config_keys_with_the_same_defaults():
     with Sandbox(**config, cache_path=None) as sb:
         assert sb.settings.allowed_imports == tuple(config["allowed_imports"])
     parameters = inspect.signature(Sandbox).parameters
-    assert set(parameters) == {*config, "cache_path"}
+    assert set(parameters) == {*config, "cache_path", "progress"}  # progress: the run's, not a sandbox key
     for key in ("workers", "timeout_s", "memory_mb", "cpu_s", "cache"):
         assert parameters[key].default == config[key], key
 
