@@ -43,6 +43,8 @@ def finish_report(name: str, status: str, error: str | None, env: RunEnv | None,
         summary["loops"] = {loop: {"iterations": n} for loop, n in env.iterations.items()}
     if env is not None and status == "ok" and env.config.report:
         summary.update(experiment_report(env, run_dir))
+    if env is not None and status == "ok":
+        dataset_card(env, summary, run_dir)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     print(funnel_table(summary), file=sys.stderr)
     if summary["stages"]:
@@ -66,6 +68,19 @@ def experiment_report(env: RunEnv, run_dir: Path) -> dict:
     if clash:
         return {"report_error": f"report returned reserved keys {sorted(clash)}"}
     return extra
+
+
+def dataset_card(env: RunEnv, summary: dict, run_dir: Path) -> None:
+    """exports/hf/README.md when a stage wrote a Hugging Face dataset (engine.dataset_card)."""
+    from engine.dataset_card import write_card
+    from engine.run_env import role_config
+
+    roles = {role: role_config(env.config, role) for role in env.config.roles}
+    try:
+        write_card(run_dir, summary, env.config, roles)
+    except Exception as e:  # a broken card must not hide the finished run
+        log.exception("the dataset card could not be written")
+        summary["card_error"] = f"{type(e).__name__}: {e}"
 
 
 def funnel_table(summary: dict) -> str:
