@@ -11,16 +11,16 @@ scored as (select * from functions_scored),
 task_count as (select count(*) as n_tasks from tasks),
 
 pairs as (
-    select task_id, unnest(aligned_func_ids) as func_id, unnest(aligned_test_set_ids) as test_set_id
+    select task_id, unnest(aligned_function_ids) as function_id, unnest(aligned_test_set_ids) as test_set_id
     from first_alignments
 ),
 
 pair_truth as (
     select p.task_id, f.generator as function_generator, t.generator as test_generator, s.gt_passed
     from pairs as p
-    join generated_functions as f on f.id = p.func_id
+    join generated_functions as f on f.id = p.function_id
     join generated_tests as t on t.id = p.test_set_id
-    join scored as s on s.func_id = p.func_id
+    join scored as s on s.function_id = p.function_id
 ),
 
 made as (

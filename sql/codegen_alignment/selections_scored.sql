@@ -5,7 +5,7 @@ with selection as (select * from selections),
 scored as (select * from functions_scored),
 
 candidates as (
-    select id as selection_id, unnest(candidates) as func_id
+    select id as selection_id, unnest(candidates) as function_id
     from selection
 ),
 
@@ -14,7 +14,7 @@ expected as (
            count(*) as n_candidates,
            avg(coalesce(s.gt_passed, false)::double) as expected_pass
     from candidates as c
-    left join scored as s on s.func_id = c.func_id
+    left join scored as s on s.function_id = c.function_id
     group by c.selection_id
 ),
 

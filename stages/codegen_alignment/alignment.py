@@ -16,7 +16,7 @@ class Alignment(TypedDict):
     task_id: str
     aligned: bool  # by this round
     aligned_now: bool  # first in this round
-    aligned_func_ids: list[str]  # pair k is (aligned_func_ids[k], aligned_test_set_ids[k])
+    aligned_function_ids: list[str]  # pair k is (aligned_function_ids[k], aligned_test_set_ids[k])
     aligned_test_set_ids: list[str]
     n_functions: int
     n_test_sets: int
@@ -34,7 +34,7 @@ def alignment(tasks: list[dict], executions: list[dict], test_sets: list[dict], 
     tests = in_play(test_sets, test_sets_history, params.pairing)
     passed: dict[str, dict[str, list[str]]] = {}
     for row in executions:
-        passed.setdefault(row["task_id"], {})[row["func_id"]] = row["passed_case_ids"]
+        passed.setdefault(row["task_id"], {})[row["function_id"]] = row["passed_case_ids"]
     out = []
     for task in tasks:
         prev = before.get(task["task_id"])
@@ -45,8 +45,8 @@ def alignment(tasks: list[dict], executions: list[dict], test_sets: list[dict], 
         pairs = aligned_pairs(passed.get(task["task_id"], {}), sets)
         out.append({"parent_ids": [task["id"]], "task_id": task["task_id"], "aligned": bool(pairs),
                     "aligned_now": bool(pairs),
-                    # pair k is (aligned_func_ids[k], aligned_test_set_ids[k])
-                    "aligned_func_ids": [f for f, _ in pairs], "aligned_test_set_ids": [s for _, s in pairs],
+                    # pair k is (aligned_function_ids[k], aligned_test_set_ids[k])
+                    "aligned_function_ids": [f for f, _ in pairs], "aligned_test_set_ids": [s for _, s in pairs],
                     "n_functions": len(passed.get(task["task_id"], {})), "n_test_sets": len(sets),
                     "n_nontrivial_test_sets": sum(s.nontrivial for s in sets)})
     return out

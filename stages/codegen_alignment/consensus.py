@@ -22,15 +22,15 @@ def aligned_pairs(passed: Mapping[str, Iterable[str]], test_sets: Iterable[TestS
     the order functions and test sets were given."""
     sets = [s for s in test_sets if s.nontrivial]
     out = []
-    for func_id, cases in passed.items():
+    for function_id, cases in passed.items():
         cases = set(cases)
-        out += [(func_id, s.id) for s in sets if cases.issuperset(s.case_ids)]
+        out += [(function_id, s.id) for s in sets if cases.issuperset(s.case_ids)]
     return out
 
 
 @dataclass(frozen=True)
 class ConsensusGroup:
-    func_ids: tuple[str, ...]  # functions passing exactly the same cases
+    function_ids: tuple[str, ...]  # functions passing exactly the same cases
     case_ids: frozenset[str]
     score: float
 
@@ -42,14 +42,14 @@ def codet_groups(passed: Mapping[str, Iterable[str]], case_weight: Mapping[str, 
     (the paper) or that number's square root (CodeT's released code). Only cases in `case_weight` count;
     functions passing none are not ranked. Best first; ties keep first-seen order."""
     by_cases: dict[frozenset[str], list[str]] = {}
-    for func_id, cases in passed.items():
+    for function_id, cases in passed.items():
         counted = frozenset(c for c in cases if c in case_weight)
         if counted:
-            by_cases.setdefault(counted, []).append(func_id)
+            by_cases.setdefault(counted, []).append(function_id)
     groups = []
-    for cases, func_ids in by_cases.items():
-        size = math.sqrt(len(func_ids)) if sqrt else len(func_ids)
-        groups.append(ConsensusGroup(tuple(func_ids), cases, sum(case_weight[c] for c in cases) * size))
+    for cases, function_ids in by_cases.items():
+        size = math.sqrt(len(function_ids)) if sqrt else len(function_ids)
+        groups.append(ConsensusGroup(tuple(function_ids), cases, sum(case_weight[c] for c in cases) * size))
     return sorted(groups, key=lambda g: -g.score)
 
 
@@ -96,29 +96,29 @@ def b4_groups(passed: Mapping[str, Iterable[str]], case_ids: Iterable[str], prio
     none of them form a set too. Empty when no function passes any case (nothing to go on). Best first."""
     cases = frozenset(case_ids)
     by_cases: dict[frozenset[str], list[str]] = {}
-    for func_id, passes in passed.items():
-        by_cases.setdefault(frozenset(passes) & cases, []).append(func_id)
+    for function_id, passes in passed.items():
+        by_cases.setdefault(frozenset(passes) & cases, []).append(function_id)
     if not any(by_cases):
         return []
     n_functions = len(passed)
     passes_of_case = dict.fromkeys(cases, 0)
-    for passes, func_ids in by_cases.items():
+    for passes, function_ids in by_cases.items():
         for c in passes:
-            passes_of_case[c] += len(func_ids)
+            passes_of_case[c] += len(function_ids)
     all_passes = sum(passes_of_case.values())
     groups = []
-    for passes, func_ids in by_cases.items():
-        others = n_functions - len(func_ids)
+    for passes, function_ids in by_cases.items():
+        others = n_functions - len(function_ids)
         on_its_cases = sum(passes_of_case[c] for c in passes)
         # the set's own functions pass all of its cases and none of the others: the rest is the others' doing
-        others_on_correct = on_its_cases - len(func_ids) * len(passes)
+        others_on_correct = on_its_cases - len(function_ids) * len(passes)
         others_on_wrong = all_passes - on_its_cases
-        score = (log_sequence_probability(len(func_ids), n_functions, priors.function_correct)
+        score = (log_sequence_probability(len(function_ids), n_functions, priors.function_correct)
                  + log_sequence_probability(len(passes), len(cases), priors.test_correct)
                  + log_sequence_probability(others_on_correct, others * len(passes), priors.wrong_passes_correct)
                  + log_sequence_probability(others_on_wrong, others * (len(cases) - len(passes)),
                                             priors.wrong_passes_wrong))
-        groups.append(ConsensusGroup(tuple(func_ids), passes, score))
+        groups.append(ConsensusGroup(tuple(function_ids), passes, score))
     return sorted(groups, key=lambda g: -g.score)
 
 
@@ -128,7 +128,7 @@ def top_choice(groups: list[ConsensusGroup]) -> tuple[list[str], float]:
     if not groups:
         return [], 0.0
     best = groups[0].score
-    return [f for g in groups if g.score == best for f in g.func_ids], best
+    return [f for g in groups if g.score == best for f in g.function_ids], best
 
 
 def expected_pass(candidates: Iterable[str], correct: Mapping[str, bool]) -> float:

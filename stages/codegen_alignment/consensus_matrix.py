@@ -29,10 +29,10 @@ def nontrivial_cases(test_sets: list[dict]) -> list[dict]:
 
 def consensus_matrix(tasks: list[dict], functions: list[dict], test_sets: list[dict], params: Params,
                      ctx: Context) -> list[FunctionRun | Rejected]:
-    funcs: dict[str, list[dict]] = defaultdict(list)
+    functions_by_task: dict[str, list[dict]] = defaultdict(list)
     tests: dict[str, list[dict]] = defaultdict(list)
     for f in functions:
-        funcs[f["task_id"]].append(f)
+        functions_by_task[f["task_id"]].append(f)
     for s in nontrivial_cases(test_sets):
         tests[s["task_id"]].append(s)
-    return run_cases(funcs, tests, tasks, params.float_tolerance, ctx)
+    return run_cases(functions_by_task, tests, tasks, params.float_tolerance, ctx)

@@ -17,7 +17,7 @@ class FunctionRun(TypedDict):
     """A function run on its task's case pool (executions per round, consensus_matrix over the whole run)."""
 
     parent_ids: list[str]
-    func_id: str
+    function_id: str
     task_id: str
     n_cases: int
     passed_case_ids: list[str]
@@ -50,7 +50,7 @@ def run_on_cases(functions_by_task: dict[str, list[dict]], tests_by_task: dict[s
     outcomes = ctx.sandbox.run([job for _, _, job in planned], desc="execute")
     out: list[dict | Rejected] = []
     for (func, case_ids, _), outcome in zip(planned, outcomes, strict=True):
-        row = {"parent_ids": [func["id"]], "func_id": func["id"], "task_id": func["task_id"],
+        row = {"parent_ids": [func["id"]], "function_id": func["id"], "task_id": func["task_id"],
                "n_cases": len(case_ids), "passed_case_ids": []}
         if outcome.status != "ok" or not isinstance(outcome.value, list) or len(outcome.value) != len(case_ids):
             out.append(Rejected(row, outcome.status if outcome.status != "ok" else "bad_result", outcome.message))

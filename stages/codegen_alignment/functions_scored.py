@@ -11,7 +11,7 @@ from stages.codegen_alignment.programs import ground_truth_outcomes
 
 class ScoredFunction(TypedDict):
     parent_ids: list[str]
-    func_id: str
+    function_id: str
     task_id: str
     generator: str
     gt_status: str  # the sandbox's status on the hidden ground truth
@@ -20,6 +20,6 @@ class ScoredFunction(TypedDict):
 
 
 def functions_scored(functions: list[dict], tasks_checked: list[dict], ctx: Context) -> list[ScoredFunction]:
-    return [{"parent_ids": [f["id"]], "func_id": f["id"], "task_id": f["task_id"], "generator": f["generator"],
+    return [{"parent_ids": [f["id"]], "function_id": f["id"], "task_id": f["task_id"], "generator": f["generator"],
              "gt_status": o.status, "gt_passed": o.status == "ok" and o.value is True, "gt_message": o.message}
             for f, o in zip(functions, ground_truth_outcomes(functions, tasks_checked, "program", ctx), strict=True)]

@@ -99,7 +99,7 @@ def run_programs_on_cases(functions_by_task: dict[str, list[dict]], tests_by_tas
     out: list[dict | Rejected] = []
     for task_id, f, case_ids, cases, _ in planned:
         outputs = printed[task_id][f["id"]]
-        row = {"parent_ids": [f["id"]], "func_id": f["id"], "task_id": task_id, "n_cases": len(case_ids),
+        row = {"parent_ids": [f["id"]], "function_id": f["id"], "task_id": task_id, "n_cases": len(case_ids),
                "passed_case_ids": [], "run_statuses": statuses[f["id"]]}
         if all(s in ("syntax", "forbidden") for s in statuses[f["id"]]):  # it never ran: nothing to compare
             out.append(Rejected(row, statuses[f["id"]][0], ""))

@@ -20,11 +20,11 @@ REPORTED_K = (1, 10, 100)
 TASK_OUTCOMES = """
 with first_alignments as (select * from alignment where aligned_now),
 picks as (
-    select distinct task_id, iteration, unnest(aligned_func_ids) as func_id from first_alignments
+    select distinct task_id, iteration, unnest(aligned_function_ids) as function_id from first_alignments
 ),
 picked_truth as (
     select p.task_id, min(p.iteration) as aligned_round, avg(s.gt_passed::double) as precision
-    from picks as p join functions_scored as s on s.func_id = p.func_id
+    from picks as p join functions_scored as s on s.function_id = p.function_id
     group by p.task_id
 )
 select t.task_id, o.aligned_round, o.precision

@@ -31,7 +31,7 @@ class Params(BaseModel):
 def first_aligned_candidates(rows: list[dict]) -> list[str]:
     """The functions of the aligned pairs in the task's first aligned round."""
     aligned = [r for r in rows if r["aligned_now"]]
-    return list(dict.fromkeys(aligned[0]["aligned_func_ids"])) if aligned else []
+    return list(dict.fromkeys(aligned[0]["aligned_function_ids"])) if aligned else []
 
 
 def selections(tasks: list[dict], functions: list[dict], test_sets: list[dict], consensus_matrix: list[dict],
@@ -44,7 +44,7 @@ def selections(tasks: list[dict], functions: list[dict], test_sets: list[dict], 
         weights[s["task_id"]].update(set(s["case_ids"]))
     passed: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for row in consensus_matrix:
-        passed[row["task_id"]][row["func_id"]] = row["passed_case_ids"]
+        passed[row["task_id"]][row["function_id"]] = row["passed_case_ids"]
     alignment_rows: dict[str, list[dict]] = defaultdict(list)
     for row in alignment:
         alignment_rows[row["task_id"]].append(row)

@@ -46,7 +46,7 @@ WEIGHT = {"a": 2, "b": 1, "c": 3}
 
 def test_codet_groups_functions_by_the_cases_they_pass_and_scores_cases_times_functions():
     groups = codet_groups(PASSED, WEIGHT, sqrt=False)
-    scores = {g.func_ids: g.score for g in groups}
+    scores = {g.function_ids: g.score for g in groups}
     # {a,b}: (2 + 1) * 2 = 6; {a,b,c}: 6 * 1 = 6; {c}: 3 * 1 = 3; f5 passes nothing and is not ranked
     assert scores == {("f1", "f2"): 6, ("f3",): 6, ("f4",): 3}
     assert top_choice(groups) == (["f1", "f2", "f3"], 6)  # tied groups are merged, as CodeT does
@@ -54,7 +54,7 @@ def test_codet_groups_functions_by_the_cases_they_pass_and_scores_cases_times_fu
 
 def test_codet_sqrt_weighs_group_size_by_its_square_root():
     groups = codet_groups(PASSED, WEIGHT, sqrt=True)
-    scores = {g.func_ids: g.score for g in groups}
+    scores = {g.function_ids: g.score for g in groups}
     assert math.isclose(scores[("f1", "f2")], 3 * math.sqrt(2))
     assert scores[("f3",)] == 6
     assert top_choice(groups) == (["f3"], 6)
@@ -62,7 +62,7 @@ def test_codet_sqrt_weighs_group_size_by_its_square_root():
 
 def test_cases_outside_the_weights_do_not_count():
     groups = codet_groups({"f1": ["x", "a"]}, {"a": 1}, sqrt=False)
-    assert [(g.func_ids, g.case_ids, g.score) for g in groups] == [(("f1",), frozenset({"a"}), 1)]
+    assert [(g.function_ids, g.case_ids, g.score) for g in groups] == [(("f1",), frozenset({"a"}), 1)]
 
 
 def test_nothing_ranked_gives_no_candidates():
@@ -88,7 +88,7 @@ def test_a_sequence_probability_integrates_the_rate_out():
 
 
 def test_b4_scores_each_consensus_set_by_the_probability_of_it_and_the_matrix():
-    groups = {g.func_ids: g for g in b4_groups(PASSED, WEIGHT, SMALL_PRIORS)}
+    groups = {g.function_ids: g for g in b4_groups(PASSED, WEIGHT, SMALL_PRIORS)}
     probability = {ids: math.exp(g.score) for ids, g in groups.items()}
     # {f1, f2} right with {a, b}: functions 2 of 5 right 1/70, cases 2 of 3 right 1/10; the other three
     # functions pass 2 of their 6 (function, right case) entries 1/105 and 2 of their 3 wrong-case entries 1/15
@@ -140,7 +140,7 @@ def test_b4_scores_match_counting_every_entry_on_random_matrices():
     for _ in range(20):
         passed = {f"f{i}": [c for c in cases if rng.random() < 0.5] for i in range(rng.randint(1, 9))}
         for g in b4_groups(passed, cases, SMALL_PRIORS):
-            expected = brute_force_log_joint(passed, cases, set(g.func_ids), set(g.case_ids), SMALL_PRIORS)
+            expected = brute_force_log_joint(passed, cases, set(g.function_ids), set(g.case_ids), SMALL_PRIORS)
             assert math.isclose(g.score, expected, rel_tol=1e-12)
 
 

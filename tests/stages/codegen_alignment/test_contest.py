@@ -114,7 +114,7 @@ def test_every_role_and_prompt_pair_of_the_crowd_is_scored_in_one_table(contest_
                      ("tests", "tester", "io_tests_inputs")}
     # the strategies choose among every generator's programs of a task
     assert table(run_dir, "select max(n) > 1 from (select count(distinct f.generator) as n from selections s, "
-                          "unnest(s.candidates) as c(func_id) join functions f on f.id = c.func_id "
+                          "unnest(s.candidates) as c(function_id) join functions f on f.id = c.function_id "
                           "where s.strategy = 'random' group by s.id)") == [(True,)]
 
 
