@@ -1,17 +1,9 @@
--- one row per verifier case: how many of its constraint's functions give its expected output.
--- A verdict is only a real boolean: a crash, a timeout or a value like "True" is no verdict, so it never agrees.
--- Kept when at least one function agrees (AutoIF step 3).
-with matrix as (select * from verifier_matrix),
+-- one row per verifier case: how many of its constraint's verifiers give its expected output (a verdict is
+-- verifier_matrix.verdict: a crash, a timeout or a value like "True" is none, so it never agrees).
+-- Kept when at least one verifier agrees (AutoIF step 3).
+with verdicts as (select * from verifier_matrix),
 
 cases as (select * from verifier_cases),
-
-verdicts as (
-    select
-        case_id,
-        func_id,
-        case when status = 'ok' and value in ('true', 'false') then value = 'true' end as verdict
-    from matrix
-),
 
 per_case as (
     select
@@ -19,8 +11,8 @@ per_case as (
         c.parent_ids,
         c.constraint_id,
         c.expected,
-        count(v.func_id) as n_funcs,
-        count(v.func_id) filter (where v.verdict = c.expected) as n_agree
+        count(v.verifier_id) as n_verifiers,
+        count(v.verifier_id) filter (where v.verdict = c.expected) as n_agree
     from cases as c
     left join verdicts as v on v.case_id = c.id
     group by all
@@ -32,10 +24,10 @@ final as (
         parent_ids,  -- a kept row is the same case as in verifier_cases
         constraint_id,
         expected,
-        n_funcs,
+        n_verifiers,
         n_agree,
-        case when n_agree = 0 then 'no_function_agrees' end as reason,
-        format('0 of {} functions agree with expected {}', n_funcs, expected) as detail
+        case when n_agree = 0 then 'no_verifier_agrees' end as reason,
+        format('0 of {} verifiers agree with expected {}', n_verifiers, expected) as detail
     from per_case
 )
 

@@ -1,5 +1,5 @@
 -- one row per constraint whose verifiers all mean what it says (AutoIF step 5): dropped when any back-translation
--- of a surviving function contradicts it, or when no back-translation could be judged; with nli_keep = 'entailment'
+-- of a surviving verifier contradicts it, or when no back-translation could be judged; with nli_keep = 'entailment'
 -- also when any back-translation is not entailed by it (neutral).
 with verified as (select * from constraints_verified),
 

@@ -1,9 +1,9 @@
--- one row per constraint that cross-validation keeps (AutoIF step 3): at least min_funcs functions compile, at
--- least min_cases distinct cases, kept cases with both a true and a false one (an always-False function must not
--- score 1.0), and at least one function with accuracy >= func_accuracy that never tried anything forbidden.
+-- one row per constraint that cross-validation keeps (AutoIF step 3): at least min_funcs verifiers compile, at
+-- least min_cases distinct cases, kept cases with both a true and a false one (an always-False verifier must not
+-- score 1.0), and at least one verifier with accuracy >= func_accuracy that never tried anything forbidden.
 with candidates as (select * from constraints),
 
-verifiers as (select * from function_accuracy),
+verifiers as (select * from verifier_accuracy),
 
 all_cases as (select * from verifier_cases),
 
@@ -11,10 +11,10 @@ kept_cases as (select * from case_agreement),
 
 thresholds as (select * from verification_thresholds),
 
-function_counts as (
+verifier_counts as (
     select
         v.constraint_id,
-        count(*) filter (where v.compiles) as n_funcs,
+        count(*) filter (where v.compiles) as n_verifiers,
         count(*) filter (where v.compiles and v.n_forbidden = 0 and v.accuracy >= t.func_accuracy) as n_accurate
     from verifiers as v
     cross join thresholds as t
@@ -43,7 +43,7 @@ joined as (
         c.text,
         c.origin,
         c.simulated,
-        coalesce(f.n_funcs, 0) as n_funcs,
+        coalesce(f.n_verifiers, 0) as n_verifiers,
         coalesce(f.n_accurate, 0) as n_accurate,
         coalesce(cc.n_cases, 0) as n_cases,
         coalesce(k.n_true, 0) as n_true,
@@ -52,7 +52,7 @@ joined as (
         t.min_cases
     from candidates as c
     cross join thresholds as t
-    left join function_counts as f on f.constraint_id = c.id
+    left join verifier_counts as f on f.constraint_id = c.id
     left join case_counts as cc on cc.constraint_id = c.id
     left join kept_case_counts as k on k.constraint_id = c.id
 ),
@@ -64,20 +64,20 @@ final as (
         text,
         origin,
         simulated,
-        n_funcs,
+        n_verifiers,
         n_accurate,
         n_cases,
         n_true,
         n_false,
         case
-            when n_funcs < min_funcs then 'too_few_funcs'
+            when n_verifiers < min_funcs then 'too_few_verifiers'
             when n_cases < min_cases then 'too_few_cases'
             when n_true = 0 then 'no_true_case'
             when n_false = 0 then 'no_false_case'
-            when n_accurate = 0 then 'no_accurate_function'
+            when n_accurate = 0 then 'no_accurate_verifier'
         end as reason,
-        format('{} functions compile (min {}), {} cases (min {}), kept cases {} true and {} false, {} accurate',
-               n_funcs, min_funcs, n_cases, min_cases, n_true, n_false, n_accurate) as detail
+        format('{} verifiers compile (min {}), {} cases (min {}), kept cases {} true and {} false, {} accurate',
+               n_verifiers, min_funcs, n_cases, min_cases, n_true, n_false, n_accurate) as detail
     from joined
 )
 

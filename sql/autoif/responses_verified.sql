@@ -8,7 +8,7 @@ final as (
     select
         c.*,
         case when c.pass_rate < t.pass_threshold then 'below_pass_threshold' end as reason,
-        format('{} of {} verifiers pass (threshold {})', c.n_pass, c.n_functions, t.pass_threshold) as detail
+        format('{} of {} verifiers pass (threshold {})', c.n_pass, c.n_verifiers, t.pass_threshold) as detail
     from checks as c
     cross join thresholds as t
 )

@@ -1,7 +1,7 @@
--- one row per verifier function that survives cross-validation: its constraint is kept, it compiles, and its
+-- one row per verifier that survives cross-validation: its constraint is kept, it compiles, and its
 -- accuracy on the kept cases is at least func_accuracy (AutoIF step 3). One forbidden or memory outcome disqualifies a
--- function whatever its accuracy: code that tried os.system on one case would run on every response.
-with verifiers as (select * from function_accuracy),
+-- verifier whatever its accuracy: code that tried os.system on one case would run on every response.
+with verifiers as (select * from verifier_accuracy),
 
 kept_constraints as (select * from constraints_verified),
 
@@ -10,7 +10,7 @@ thresholds as (select * from verification_thresholds),
 final as (
     select
         v.id,
-        v.parent_ids,  -- a kept row is the same row as in function_accuracy
+        v.parent_ids,  -- a kept row is the same row as in verifier_accuracy
         v.constraint_id,
         v.func,
         v.accuracy,

@@ -6,19 +6,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import instruction_line
 
+BackTranslatePrompt = TemplatePath(required=["code"])
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str
+    prompt: BackTranslatePrompt
     max_tokens: int = Field(ge=16)
 
 
 def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list:
-    requests = [Request(user(render(ctx.project_root, params.prompt, func=v["func"])), task="autoif.back_translate",
+    requests = [Request(user(render(ctx.project_root, params.prompt, code=v["func"])), task="autoif.back_translate",
                         max_tokens=params.max_tokens) for v in verifiers_kept]
     out: list = []
     for verifier, response in zip(verifiers_kept, ctx.llm("generator").complete(requests, desc="back-translate"),

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import is_preamble, without_list_marker, without_think
-from stages.autoif.text_bounds import TextBounds
+from stages.autoif.text_bounds import length_problem, max_not_below
 
+AugmentPrompt = TemplatePath(required=["seeds"], optional=["n"])
 
-class Params(TextBounds):
-    prompt: str
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: AugmentPrompt
     augment_calls: int = Field(ge=1)
     lines_per_call: int = Field(ge=1, le=200)
     max_tokens: int = Field(ge=16)
+    constraint_min_chars: int = Field(ge=1)
+    constraint_max_chars: int = Field(ge=1)
+    _bounds = field_validator("constraint_max_chars")(max_not_below("constraint_min_chars"))
 
 
 def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
@@ -25,11 +31,7 @@ def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
     text = without_list_marker(line)
     if is_preamble(text):
         return text, "preamble"
-    if len(text) < params.min_chars:
-        return text, "too_short"
-    if len(text) > params.max_chars:
-        return text, "too_long"
-    return text, None
+    return text, length_problem(text, params.constraint_min_chars, params.constraint_max_chars)
 
 
 def constraints_augmented(seed_constraints: list[dict], params: Params, ctx: Context) -> list:

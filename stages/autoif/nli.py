@@ -1,5 +1,5 @@
 """One row per back-translation: the NLI label of (constraint as premise, back-translation as hypothesis)
-(AutoIF step 5). `method: llm` asks the `nli` role with a prompt (an LLM judge, or sim); `method: classify` uses
+(AutoIF step 5). `nli_method: llm` asks the `nli` role with a prompt (an LLM judge, or sim); `nli_method: classify` uses
 the role's sequence-classification model (backend hf, e.g. an mDeBERTa XNLI checkpoint) through the LLM layer."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import nli_label
@@ -17,10 +18,12 @@ from stages.autoif.replies import nli_label
 LABELS = ("entailment", "neutral", "contradiction")
 
 
+NLIPrompt = TemplatePath(required=["premise", "hypothesis"])
+
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    method: Literal["llm", "classify"]
-    prompt: str
+    nli_method: Literal["llm", "classify"]
+    prompt: NLIPrompt
     max_tokens: int = Field(ge=1)
 
 
@@ -48,7 +51,7 @@ def nli(back_translations: list[dict], constraints_verified: list[dict], params:
     rows = [{"constraint_id": b["constraint_id"], "verifier_id": b["verifier_id"], "premise": premise,
              "hypothesis": hypothesis, "parent_ids": [b["id"]]}
             for b, (premise, hypothesis) in zip(back_translations, pairs, strict=True)]
-    if params.method == "classify":
+    if params.nli_method == "classify":
         results = ctx.llm("nli").classify(pairs, task="autoif.nli")
         return [{**row, "label": label, "llm_key": "", "simulated": False} if (label := classified_label(probs))
                 else Rejected(row, "no_label", str(probs)) for row, probs in zip(rows, results, strict=True)]

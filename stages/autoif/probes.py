@@ -14,15 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import Parsed, complete_json
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import ReadAsJSON, case_list
 from stages.autoif.verifier_cases import expected_output
 
+ProbePrompt = TemplatePath(required=["constraint"], optional=["n"])
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str
+    prompt: ProbePrompt
     probes_per_constraint: int = Field(ge=0, le=40)
     max_tokens: int = Field(ge=64)
     probers: list[str] = Field(default=["prober"], min_length=1)  # model roles, each writing its own probes

@@ -1,17 +1,18 @@
-"""Prompt templates (stages/autoif/prompts/*.txt, `$name` placeholders) and the model fields every row keeps."""
+"""What every AutoIF model stage shares: its prompt template (stages/autoif/prompts/*.txt, read with
+engine.prompt_template), the message list, and the model fields every row keeps."""
 
 from __future__ import annotations
 
-import string
 from pathlib import Path
 
 from engine.llm import Response
+from engine.prompt_template import read_template
 
 
-def render(project_root: Path, path: str, **values: str) -> str:
-    """The template at `path` (relative to the project root) with its `$placeholders` filled; a missing value
-    is an error naming it, so a renamed placeholder cannot send half a prompt."""
-    return string.Template((project_root / path).read_text()).substitute(values)
+def render(project_root: Path, path: str, /, **values: object) -> str:
+    """The template at `path` (relative to the project root) with its placeholders filled; the stage's params
+    checked them at start-up (TemplatePath), and a value missing here is still an error naming it."""
+    return read_template(path, project_root).render(**values)
 
 
 def user(content: str) -> list[dict[str, str]]:

@@ -5,34 +5,36 @@ from __future__ import annotations
 
 import random
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.context import Context
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import render
-from stages.autoif.text_bounds import TextBounds
+from stages.autoif.text_bounds import length_problem, max_not_below
 
+RespondPrompt = TemplatePath(required=["query", "constraint"])
 
-class Params(TextBounds):
-    prompt: str
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: RespondPrompt
     queries_per_instruction: int = Field(ge=1)
+    query_min_chars: int = Field(ge=1)
+    query_max_chars: int = Field(ge=1)
+    _bounds = field_validator("query_max_chars")(max_not_below("query_min_chars"))
 
 
-def length_problem(query: object, params: Params) -> str | None:
+def query_problem(query: object, params: Params) -> str | None:
     if not isinstance(query, str) or not query.strip():
         return "empty_query"
-    if len(query) < params.min_chars:
-        return "too_short"
-    if len(query) > params.max_chars:
-        return "too_long"
-    return None
+    return length_problem(query, params.query_min_chars, params.query_max_chars)
 
 
 def queries(constraints_probed: list[dict], user_queries: list[dict], params: Params, ctx: Context) -> list:
     out: list = []
     eligible = []
     for q in user_queries:
-        problem = length_problem(q.get("query"), params)
+        problem = query_problem(q.get("query"), params)
         if problem is None:
             eligible.append(q)
         else:

@@ -34,20 +34,16 @@ def quality(items: list[Item]) -> dict:
             "bad_removed": round(sum(not k for k in bad) / len(bad), 4) if bad else None}
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
-    return con.execute(sql).fetchall()
-
-
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     # information_schema, not duckdb_tables(): a stage reused from the stage store is a view
-    return bool(_rows(con, f"select 1 from information_schema.tables where table_name = '{table}' "
-                           "and table_catalog = current_database()"))
+    return bool(con.execute(f"select 1 from information_schema.tables where table_name = '{table}' "
+                            "and table_catalog = current_database()").fetchall())
 
 
 def _truths(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     if not _has(con, "sim_truth"):
         return {}
-    rows = _rows(con, "select key, any_value(truth) from sim_truth group by key")
+    rows = con.execute("select key, any_value(truth) from sim_truth group by key").fetchall()
     return {key: json.loads(truth) for key, truth in rows}
 
 
@@ -56,19 +52,19 @@ def _all(con: duckdb.DuckDBPyConnection, stage: str, columns: str) -> list[tuple
     sql = f"select {columns}, true from {stage}"
     if _has(con, f"{stage}__rejected"):
         sql += f" union all select {columns}, false from {stage}__rejected"
-    return _rows(con, sql)
+    return con.execute(sql).fetchall()
 
 
 def function_quality(con, truths) -> tuple[list[Item], dict[str, bool]]:
     """Per verifier function that parsed: good when the teacher meant it to be correct; kept when it survived."""
-    kept_ids = {r[0] for r in _rows(con, "select id from verifiers_kept")}
+    kept_ids = {r[0] for r in con.execute("select id from verifiers_kept").fetchall()}
     items, correct = [], {}
-    for func_id, key in _rows(con, "select id, llm_key from function_accuracy"):
+    for verifier_id, key in con.execute("select id, llm_key from verifier_accuracy").fetchall():
         truth = truths.get(key)
         if truth is None:
             continue
-        correct[func_id] = truth.get("kind") == "correct"
-        items.append((correct[func_id], func_id in kept_ids))
+        correct[verifier_id] = truth.get("kind") == "correct"
+        items.append((correct[verifier_id], verifier_id in kept_ids))
     return items, correct
 
 
@@ -93,9 +89,9 @@ def exported_quality(con, truths, kinds: dict[str, str]) -> dict:
     responses they keep, overall and per kind of constraint; DPO pairs whose chosen response is truly compliant
     and whose rejected one is not."""
     generated = [(cid, truths.get(key, {}).get("compliant")) for cid, key in
-                 _rows(con, "select constraint_id, llm_key from responses")]
+                 con.execute("select constraint_id, llm_key from responses").fetchall()]
     exported = [(cid, truths.get(key, {}).get("compliant")) for cid, key in
-                _rows(con, "select constraint_id, llm_key from responses_scored")]
+                con.execute("select constraint_id, llm_key from responses_scored").fetchall()]
 
     def figures(keep) -> dict:
         mine = [ok for cid, ok in exported if keep(cid) and ok is not None]
@@ -108,9 +104,9 @@ def exported_quality(con, truths, kinds: dict[str, str]) -> dict:
     for kind in ("independent", "shared_misreading", "generic"):
         out[kind] = figures(lambda cid, kind=kind: kinds.get(cid) == kind)
     compliant_of = {rid: truths.get(key, {}).get("compliant") for rid, key in
-                    _rows(con, "select response_id, llm_key from response_checks")}
-    pairs = _rows(con, "select json_extract_string(lineage, '$.response_id'), "
-                       "json_extract_string(lineage, '$.rejected_response_id') from exports where kind = 'dpo'")
+                    con.execute("select response_id, llm_key from response_checks").fetchall()}
+    pairs = con.execute("select json_extract_string(lineage, '$.response_id'), json_extract_string(lineage, "
+                        "'$.rejected_response_id') from exports where kind = 'dpo'").fetchall()
     right = [bool(compliant_of.get(c)) and compliant_of.get(r) is False for c, r in pairs]
     out["dpo"] = {"n_pairs": len(right), "right": round(sum(right) / len(right), 4) if right else None}
     return out
@@ -122,16 +118,16 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
         return {"filter_quality": None, "filter_quality_note": "no sim_truth rows in this run: not a sim run, or "
                 "its model stages were reused from the stage store, which does not carry their ground truth"}
     checkable = {cid: constraint_space.parse_constraint(text) is not None
-                 for cid, text in _rows(con, "select id, text from constraints")}
-    verified = {r[0] for r in _rows(con, "select id from constraints_verified")}
-    aligned = {r[0] for r in _rows(con, "select id from constraints_aligned")}
+                 for cid, text in con.execute("select id, text from constraints").fetchall()}
+    verified = {r[0] for r in con.execute("select id from constraints_verified").fetchall()}
+    aligned = {r[0] for r in con.execute("select id from constraints_aligned").fetchall()}
     function_items, correct = function_quality(con, truths)
     survivors: dict[str, list[bool]] = {}
-    for func_id, constraint_id in _rows(con, "select id, constraint_id from verifiers_kept"):
-        survivors.setdefault(constraint_id, []).append(correct.get(func_id, False))
+    for verifier_id, constraint_id in con.execute("select id, constraint_id from verifiers_kept").fetchall():
+        survivors.setdefault(constraint_id, []).append(correct.get(verifier_id, False))
 
-    kept_verified = {r[0] for r in _rows(con, "select id from responses_verified")}
-    check_rows = _rows(con, "select id, llm_key, pass_rate from response_checks")
+    kept_verified = {r[0] for r in con.execute("select id from responses_verified").fetchall()}
+    check_rows = con.execute("select id, llm_key, pass_rate from response_checks").fetchall()
     compliant = {key: truths.get(key, {}).get("compliant") for _, key, _ in check_rows}
     verify_items = [(bool(compliant[key]), cid in kept_verified) for cid, key, _ in check_rows
                     if compliant[key] is not None]
@@ -141,7 +137,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     score_items = [(good_answer[key], kept) for key, _, kept in scored]
 
     kinds = constraint_kinds(con, truths)
-    probed = {r[0] for r in _rows(con, "select id from constraints_probed")}
+    probed = {r[0] for r in con.execute("select id from constraints_probed").fetchall()}
     # good: checkable, and every surviving verifier correct (a misread one is not)
     sound = {c: checkable[c] and all(survivors.get(c, [False])) for c in verified}
     filter_quality = {

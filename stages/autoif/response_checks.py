@@ -1,5 +1,5 @@
 """One row per response: how many of its constraint's surviving verifiers pass it in the sandbox (AutoIF step 7).
-pass_rate = passes / functions; a crash, a timeout or a non-boolean value is a failure. Also runs on boundary
+pass_rate = passes / verifiers; a crash, a timeout or a non-boolean value is a failure. Also runs on boundary
 probes (stage probe_checks), whose text is their `response`."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class CheckedResponse(TypedDict):
     response: str
     response_id: str
     parent_ids: list[str]
-    n_functions: int
+    n_verifiers: int
     n_pass: int
     n_failed: int
     pass_rate: float
@@ -48,7 +48,7 @@ def response_checks(responses: list[dict], verifiers_kept: list[dict],
             continue
         mine = outcomes[start:end]
         passes = sum(o.status == "ok" and o.value is True for o in mine)
-        out.append({**row, "n_functions": end - start, "n_pass": passes,
+        out.append({**row, "n_verifiers": end - start, "n_pass": passes,
                     "n_failed": sum(o.status != "ok" for o in mine), "pass_rate": passes / (end - start),
                     "verifier_ids": [v["id"] for v in verifiers[r["constraint_id"]]],
                     "outcomes": json.dumps([o.status if o.status != "ok" else o.value for o in mine])})

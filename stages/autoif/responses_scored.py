@@ -10,14 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.llm import Request
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import render, user
 from stages.autoif.replies import score_line
 
+JudgePrompt = TemplatePath(required=["prompt", "response"])
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str
+    prompt: JudgePrompt
     score_threshold: float = Field(ge=0, le=10)
     score_comparison: Literal[">=", ">"]
     max_tokens: int = Field(ge=8)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from engine.llm import SimReply
+from engine.llm.messages import last_message
 from stages.autoif import constraint_space as cat
 
 DEFAULTS: dict[str, float] = {
@@ -57,10 +58,6 @@ def _rate(settings: dict[str, Any], key: str) -> float:
     return float(settings.get(key, DEFAULTS[key]))
 
 
-def _user(messages: list[dict[str, str]]) -> str:
-    return next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-
-
 def _shape_json(value: Any, rng: random.Random, settings: dict[str, Any]) -> tuple[str, str]:
     body = json.dumps(value, indent=rng.choice([None, 2]))
     draw = rng.random()
@@ -78,7 +75,7 @@ def _shape_json(value: Any, rng: random.Random, settings: dict[str, Any]) -> tup
 
 
 def augment(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    prompt = _user(messages)
+    prompt = last_message(messages)
     wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) new instructions", prompt)) else 20
     block = re.search(r"one per line:\n(.*?)\n\n", prompt, re.DOTALL)
     seeds = [s for s in (block.group(1).splitlines() if block else []) if s.strip()]
@@ -282,7 +279,7 @@ def _maybe_think(text: str, rng: random.Random, settings: dict[str, Any]) -> str
 
 
 def back_translate(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    prompt = _user(messages)
+    prompt = last_message(messages)
     code = m.group(1) if (m := re.search(r"```python\n(.*?)```", prompt, re.DOTALL)) else ""
     known = cat.parse_code(code)
     if code.strip() == GENERIC_CHECK.strip():
@@ -308,7 +305,7 @@ def back_translate(messages: list[dict[str, str]], rng: random.Random, settings:
 
 
 def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    prompt = _user(messages)
+    prompt = last_message(messages)
     premise = m.group(1) if (m := re.search(r"^Premise: (.*)$", prompt, re.MULTILINE)) else ""
     hypothesis = m.group(1) if (m := re.search(r"^Hypothesis: (.*)$", prompt, re.MULTILINE)) else ""
     p, h = cat.parse_constraint(premise), cat.parse_constraint(hypothesis)
@@ -335,7 +332,7 @@ def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, 
 
 
 def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    query, _, constraint = _user(messages).strip().rpartition("\n\n")
+    query, _, constraint = last_message(messages).strip().rpartition("\n\n")
     known = cat.parse_constraint(constraint)
     if rng.random() < _rate(settings, "response_empty_rate"):
         return SimReply("", truth={"compliant": False, "quality": "poor", "empty": True})
@@ -351,7 +348,7 @@ def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 
 def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    prompt = _user(messages)
+    prompt = last_message(messages)
     request = m.group(1) if (m := re.search(r"\[Request\]\n(.*?)\n\[Response\]", prompt, re.DOTALL)) else ""
     response = m.group(1) if (m := re.search(r"\[Response\]\n(.*?)\n\[End\]", prompt, re.DOTALL)) else ""
     query = request.strip().rpartition("\n\n")[0] or request
@@ -377,7 +374,7 @@ def probe(messages: list[dict[str, str]], rng: random.Random, settings: dict[str
     (`probe_count_slip_rate`: the text follows though labelled as breaking); uncheckable lines get texts no
     function of the text can tell apart."""
     constraint = _instruction(messages)
-    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) short test responses", _user(messages))) else 6
+    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) short test responses", last_message(messages))) else 6
     known = cat.parse_constraint(constraint)
     rng = _model_rng(rng, settings)
     probes, truth_labels = [], []

@@ -1,21 +1,30 @@
-"""The length bounds a stage keeps texts within (constraints, queries), checked against each other at start-up."""
+"""The length bounds a stage keeps texts within (constraints, queries): each stage names its pair after the block's
+keys (`constraint_min_chars`, `query_max_chars`), and this module checks the pair and a text against it."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from collections.abc import Callable
+
+from pydantic import ValidationInfo
 
 
-class TextBounds(BaseModel):
-    """`min_chars` .. `max_chars`: a stage's params extend it; a max below the min would reject every text."""
+def max_not_below(min_key: str) -> Callable[[int, ValidationInfo], int]:
+    """A field validator for a `*_max_chars` field: a max below its min would reject every text."""
 
-    model_config = ConfigDict(extra="forbid")
-    min_chars: int = Field(ge=1)
-    max_chars: int = Field(ge=1)
-
-    @field_validator("max_chars")
-    @classmethod
-    def _max_not_below_min(cls, max_chars: int, info: ValidationInfo) -> int:
-        min_chars = info.data.get("min_chars")
+    def check(max_chars: int, info: ValidationInfo) -> int:
+        min_chars = info.data.get(min_key)
         if min_chars is not None and max_chars < min_chars:
-            raise ValueError(f"max_chars ({max_chars}) is below min_chars ({min_chars}): every text would be rejected")
+            raise ValueError(f"{info.field_name} ({max_chars}) is below {min_key} ({min_chars}): every text would "
+                             "be rejected")
         return max_chars
+
+    return check
+
+
+def length_problem(text: str, min_chars: int, max_chars: int) -> str | None:
+    """"too_short", "too_long", or None when the text's length is within the bounds."""
+    if len(text) < min_chars:
+        return "too_short"
+    if len(text) > max_chars:
+        return "too_long"
+    return None

@@ -1,16 +1,16 @@
-"""One row per (verifier function, test case) of the same constraint: the function's outcome on the case in the
-sandbox (AutoIF step 3, the cross-validation matrix). The raw value is kept as JSON text; deciding what counts as a
-verdict is the SQL stages' job, so the table shows a function returning "True" as it did."""
+"""One row per (verifier, test case) of the same constraint: the verifier's outcome on the case in the sandbox
+(AutoIF step 3, the cross-validation matrix). The raw value is kept as JSON text, so the table shows a verifier
+returning "True" as it did, beside its `verdict`: the one place the rule of what counts as a verdict is written."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.sandbox import cross_validate_groups
-from engine.sandbox.matrix import MatrixRow
 
 SKIPPED = "not run: the function timed out on its constraint's first case"
 
@@ -23,9 +23,21 @@ class Params(BaseModel):
     skip_after_first_timeout: bool = True
 
 
-class MatrixCell(MatrixRow):
+class MatrixCell(TypedDict):
     constraint_id: str
+    verifier_id: str
+    case_id: str
+    status: str  # the sandbox's: ok | error | timeout | memory | forbidden | syntax
+    value: str | None  # the return value as JSON text when ok
+    message: str
+    verdict: bool | None  # see verdict()
     parent_ids: list[str]
+
+
+def verdict(status: str, value: str | None) -> bool | None:
+    """A verifier's verdict on a text: only a real True or False counts. A crash, a timeout or any other value
+    (the string "True", 1, None) is no verdict, so it never agrees with a case and counts as a wrong answer."""
+    return value == "true" if status == "ok" and value in ("true", "false") else None
 
 
 def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], params: Params,
@@ -62,4 +74,7 @@ def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], pa
 
 
 def cell_row(constraint_id: str, cell: dict) -> MatrixCell:
-    return {"constraint_id": constraint_id, **cell, "parent_ids": [cell["func_id"], cell["case_id"]]}
+    """A cell of the sandbox's matrix (engine.sandbox.matrix: a function's `func_id`) as a verifier's row."""
+    return {"constraint_id": constraint_id, "verifier_id": cell["func_id"], "case_id": cell["case_id"],
+            "status": cell["status"], "value": cell["value"], "message": cell["message"],
+            "verdict": verdict(cell["status"], cell["value"]), "parent_ids": [cell["func_id"], cell["case_id"]]}

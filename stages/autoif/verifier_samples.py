@@ -12,14 +12,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import complete_json
+from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
 from stages.autoif.replies import ReadAsJSON, verifier_json
 
+VerifierPrompt = TemplatePath(required=["constraint"])
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    prompt: str
+    prompt: VerifierPrompt
     funcs_per_constraint: int = Field(ge=3, le=20)
     max_tokens: int = Field(ge=64)
     reask: bool = True  # the prompt requires a format: a reply that misses it is sent back once with the error

@@ -28,8 +28,8 @@ CASES = [
      "config error at autoif.score_threshold (used as stages.responses_scored.params.score_threshold): "
      "Input should be less than or equal to 10 (found 11)"),
     ("min_above_max", "autoif", ["autoif.constraint_min_chars=500", "autoif.constraint_max_chars=10"],
-     "config error at autoif.constraint_max_chars (used as stages.constraints_augmented.params.max_chars): "
-     "max_chars (10) is below min_chars (500): every text would be rejected (found 10)"),
+     "config error at autoif.constraint_max_chars (used as stages.constraints_augmented.params.constraint_max_chars): "
+     "constraint_max_chars (10) is below constraint_min_chars (500): every text would be rejected (found 10)"),
     ("min_funcs_unreachable", "autoif", ["autoif.funcs_per_constraint=3", "autoif.min_funcs=5"],
      "config error at autoif.min_funcs (used as stages.verification_thresholds.params.min_funcs): min_funcs (5) is "
      "more than funcs_per_constraint (3), the verifiers written per constraint: every constraint would be rejected "
@@ -63,7 +63,8 @@ CASES = [
      "question_template): {tmp}/question.txt: unknown placeholder {{qestion}}; this template may use {{A}}, {{B}}, "
      "{{C}}, {{D}}, {{context}}, {{question}} (found '{tmp}/question.txt')"),
     ("missing_prompt_file", "autoif", ["stages.responses_scored.params.prompt=stages/autoif/prompts/judge2.txt"],
-     "config error at stages.responses_scored.params.prompt: file not found: stages/autoif/prompts/judge2.txt"),
+     "config error at stages.responses_scored.params.prompt: cannot read prompt template "
+     "stages/autoif/prompts/judge2.txt: No such file or directory (found 'stages/autoif/prompts/judge2.txt')"),
     ("report_typo", "autoif", ["report=stages.autoif.report:reprt"],
      "config error at report: module 'stages.autoif.report' has no function 'reprt'"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],

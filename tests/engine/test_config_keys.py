@@ -79,12 +79,12 @@ def test_interpolation_of_a_missing_key_is_named_where_it_was_written(tmp_path):
 def test_min_chars_above_max_chars_is_refused(tmp_path):
     error = refused("autoif", "autoif.constraint_min_chars=500", "autoif.constraint_max_chars=10", tmp_path=tmp_path)
     assert error.startswith("config error at autoif.constraint_max_chars (used as stages.constraints_augmented.")
-    assert "max_chars (10) is below min_chars (500)" in error
+    assert "constraint_max_chars (10) is below constraint_min_chars (500)" in error
 
 
 def test_query_lengths_that_admit_no_query_are_refused(tmp_path):
     error = refused("autoif", "autoif.query_min_chars=50", "autoif.query_max_chars=40", tmp_path=tmp_path)
-    assert error.startswith("config error at autoif.query_max_chars (used as stages.queries.params.max_chars)")
+    assert error.startswith("config error at autoif.query_max_chars (used as stages.queries.params.query_max_chars)")
 
 
 def test_min_funcs_above_funcs_per_constraint_is_refused(tmp_path):

@@ -70,9 +70,11 @@ def test_every_shipped_template_parses():
     from engine.config import PROJECT_ROOT
     from engine.prompt_template import placeholders
 
-    for path in sorted((PROJECT_ROOT / "stages").glob("*/prompts/*.txt")):
-        if path.parent.parent.name != "autoif":  # autoif's prompts still use $name (issue 21)
-            placeholders(path.read_text(), str(path))
+    paths = sorted((PROJECT_ROOT / "stages").glob("*/prompts/*.txt"))
+    assert {p.parent.parent.name for p in paths} >= {"autoif", "codegen_alignment", "principle_examples", "prompt_opt"}
+    for path in paths:
+        assert "$" not in path.read_text(), path  # one syntax: {name}, not $name
+        placeholders(path.read_text(), str(path))
 
 
 def test_a_placeholder_may_share_a_name_with_the_fillers_own_arguments():

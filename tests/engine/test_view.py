@@ -147,10 +147,11 @@ def test_a_rows_story_reaches_its_seed_and_shows_its_model_calls(site):
 
 def test_a_verifiers_story_shows_its_sandbox_outcomes(site):
     url, run_dir = site
-    [(func_id,)] = table(run_dir, "select func_id from verifier_matrix group by func_id order by count(*) desc limit 1")
-    per_status = table(run_dir, f"select status, count(*) from verifier_matrix where func_id = '{func_id}' "
+    [(verifier_id,)] = table(run_dir, "select verifier_id from verifier_matrix group by verifier_id "
+                                      "order by count(*) desc limit 1")
+    per_status = table(run_dir, f"select status, count(*) from verifier_matrix where verifier_id = '{verifier_id}' "
                                 "group by status")
-    _, page = get(url + "/row?id=" + quote_plus(func_id))
+    _, page = get(url + "/row?id=" + quote_plus(verifier_id))
     outcomes = page.split("<h2>Sandbox outcomes</h2>", 1)[1]
     for status, n in per_status:
         assert f"<td>{status}</td><td>{n}</td>" in outcomes

@@ -23,7 +23,7 @@ ATTACK = "import os\n\ndef evaluate(response):\n    return os.system('true') == 
 # right on every case but one, where it tries a forbidden import: accuracy 0.8 would keep it
 SNEAKY = ("def evaluate(response):\n    if response == 'x y z':\n        import os\n"
           "    return len(response.split()) >= 3\n")
-SQL_STAGES = ["case_agreement", "function_accuracy", "constraints_verified", "verifiers_kept"]
+SQL_STAGES = ["case_agreement", "verifier_accuracy", "constraints_verified", "verifiers_kept"]
 
 
 def _samples(constraint_id: str, funcs: dict[str, str]) -> list[dict]:
@@ -84,8 +84,8 @@ def filtered(sandbox):
 def test_the_matrix_has_one_row_per_function_and_case_of_the_same_constraint(filtered):
     matrix, _ = filtered
     assert len(matrix) == 7 * 5 + 4 * 4
-    assert len({(r["func_id"], r["case_id"]) for r in matrix}) == len(matrix)
-    statuses = {r["func_id"].split("-")[1]: r["status"] for r in matrix if r["constraint_id"] == "c1"}
+    assert len({(r["verifier_id"], r["case_id"]) for r in matrix}) == len(matrix)
+    statuses = {r["verifier_id"].split("-")[1]: r["status"] for r in matrix if r["constraint_id"] == "c1"}
     assert statuses == {"correct": "ok", "always_false": "ok", "strings": "ok", "crash": "error", "hang": "timeout",
                         "attack": statuses["attack"], "sneaky": "forbidden"}  # on its last case
     assert statuses["attack"] in ("forbidden", "syntax")
@@ -93,14 +93,14 @@ def test_the_matrix_has_one_row_per_function_and_case_of_the_same_constraint(fil
 
 def test_a_function_that_hangs_on_its_first_case_is_not_run_on_the_others(filtered):
     matrix, _ = filtered
-    hang = [r for r in matrix if r["func_id"] == "c1-hang"]
+    hang = [r for r in matrix if r["verifier_id"] == "c1-hang"]
     assert [r["status"] for r in hang] == ["timeout"] * 5
     assert [r["message"] == SKIPPED for r in hang] == [False, True, True, True, True]
 
 
 def test_only_real_booleans_count_and_failures_are_wrong_answers(filtered):
     _, con = filtered
-    accuracy = dict(con.execute("select id, accuracy from function_accuracy where constraint_id = 'c1'").fetchall())
+    accuracy = dict(con.execute("select id, accuracy from verifier_accuracy where constraint_id = 'c1'").fetchall())
     assert accuracy["c1-correct"] == 1.0
     assert accuracy["c1-strings"] == 0.0  # "True" is not a verdict
     assert accuracy["c1-crash"] == 0.0 and accuracy["c1-hang"] == 0.0
@@ -114,7 +114,7 @@ def test_only_real_booleans_count_and_failures_are_wrong_answers(filtered):
 
 def test_one_forbidden_outcome_disqualifies_a_verifier_whatever_its_accuracy(filtered):
     _, con = filtered
-    accuracy, forbidden = con.execute("select accuracy, n_forbidden from function_accuracy "
+    accuracy, forbidden = con.execute("select accuracy, n_forbidden from verifier_accuracy "
                                       "where id = 'c1-sneaky'").fetchone()
     assert accuracy >= 0.8 and forbidden == 1
     assert con.execute("select reason from verifiers_kept__all where id = 'c1-sneaky'").fetchone()[0] == \
@@ -123,7 +123,7 @@ def test_one_forbidden_outcome_disqualifies_a_verifier_whatever_its_accuracy(fil
 
 def test_a_constraint_whose_kept_cases_are_all_false_is_dropped_although_always_false_scores_one(filtered):
     _, con = filtered
-    assert con.execute("select accuracy from function_accuracy where id = 'c2-always_false'").fetchone()[0] == 1.0
+    assert con.execute("select accuracy from verifier_accuracy where id = 'c2-always_false'").fetchone()[0] == 1.0
     assert con.execute("select reason from constraints_verified__all where id = 'c2'").fetchone()[0] == "no_true_case"
     assert [r[0] for r in con.execute("select id from constraints_verified").fetchall()] == ["c1"]
 
@@ -134,7 +134,7 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
     ctx = SimpleNamespace(sandbox=sandbox, progress=lambda it, **_: it)
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
                       verifier_matrix(samples, cases, Params(), ctx))
-    assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_funcs"
+    assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_verifiers"
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
                       verifier_matrix(samples, cases, Params(), ctx), min_funcs=1)
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_cases"

@@ -12,7 +12,7 @@ from engine.sandbox import Job, Sandbox
 from tests.conftest import compose_and_run, lineage_problems, table
 
 SMALL = ("autoif.augment_calls=1", "autoif.lines_per_call=10", "autoif.queries_per_instruction=2")
-KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "func_id, case_id",
+KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "verifier_id, case_id",
         "constraints_verified": "id", "verifiers_kept": "id", "queries": "constraint_id, query_id",
         "responses": "query_row_id, sample", "responses_scored": "id"}
 

@@ -9,7 +9,8 @@ from stages.autoif.constraints_augmented import constraint_line
 from stages.autoif.replies import instruction_line, nli_label, score_line, verifier_reply, without_think
 from tests.stages.autoif.replies_corpus import AUGMENT_LINES, BACK_TRANSLATION, JUDGE, NLI, VERIFIER
 
-AUGMENT = AugmentParams(prompt="x", augment_calls=1, lines_per_call=5, max_tokens=512, min_chars=5, max_chars=300)
+AUGMENT = AugmentParams(prompt="stages/autoif/prompts/augment.txt", augment_calls=1, lines_per_call=5, max_tokens=512,
+                        constraint_min_chars=5, constraint_max_chars=300)
 
 
 @pytest.mark.parametrize(("reply", "expected"), VERIFIER)

@@ -42,7 +42,8 @@ def test_a_cut_augmentation_reply_keeps_its_whole_lines_and_rejects_the_cut_one(
     replies = iter([cut, refused])
     llm = ScriptedLLM(lambda q: next(replies))
     params = constraints_augmented.Params(prompt="stages/autoif/prompts/augment.txt", augment_calls=2,
-                                          lines_per_call=3, max_tokens=4096, min_chars=12, max_chars=300)
+                                          lines_per_call=3, max_tokens=4096, constraint_min_chars=12,
+                                          constraint_max_chars=300)
     out = constraints_augmented.constraints_augmented([{"id": "s1", "text": "Answer in English."}], params,
                                                       _ctx(llm))
     assert [r["text"] for r in _kept(out)] == ["Answer with at least 40 words.", "Do not use any commas."]
@@ -87,7 +88,7 @@ def test_nli_reads_the_label_a_reply_commits_to():
     back = [{"id": f"b{i}", "constraint_id": "c1", "verifier_id": f"v{i}", "text": "Use no commas."}
             for i in range(len(replies))]
     out = nli.nli(back, [{"id": "c1", "text": "Do not use commas."}],
-                  nli.Params(method="llm", prompt="stages/autoif/prompts/nli.txt", max_tokens=16), _ctx(llm))
+                  nli.Params(nli_method="llm", prompt="stages/autoif/prompts/nli.txt", max_tokens=16), _ctx(llm))
     assert [r["label"] for r in _kept(out)] == ["entailment", "neutral", "neutral", "contradiction"]
     assert _reasons(out) == ["no_label"]
 

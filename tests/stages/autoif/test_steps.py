@@ -61,8 +61,9 @@ def test_case_outputs_are_normalised_explicitly_and_non_bools_rejected():
 
 
 def test_score_comparison_is_a_config_choice():
-    at_least = ScoreParams(prompt="x", score_threshold=8, score_comparison=">=", max_tokens=10)
-    above = ScoreParams(prompt="x", score_threshold=8, score_comparison=">", max_tokens=10)
+    judge = "stages/autoif/prompts/judge.txt"
+    at_least = ScoreParams(prompt=judge, score_threshold=8, score_comparison=">=", max_tokens=10)
+    above = ScoreParams(prompt=judge, score_threshold=8, score_comparison=">", max_tokens=10)
     assert meets(8, at_least) and not meets(8, above) and meets(9, above)
 
 
