@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 
 import duckdb
+import orjson
 
 from engine.llm.ledger import OUTCOME_UNKNOWN
 
@@ -48,7 +49,7 @@ class JournaledLedger(list):
 
     def _write(self, row: dict) -> None:
         # flushed per row: the OS holds it through a killed process; no fsync, as a lost machine loses the run dir
-        self._file.write(json.dumps(row, default=str) + "\n")
+        self._file.write(orjson.dumps(row, default=str).decode() + "\n")
         self._file.flush()
 
     def extend(self, rows) -> None:

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
+
 from engine.llm.types import FINAL_FAILURES, Response
 from engine.sqlite_wal import connect_wal
 
@@ -42,6 +44,14 @@ def cache_key(parts: dict[str, Any]) -> str:
     """A stable hash of what determines a reply (backend, model, messages, sampling, schema, sample index)."""
     canonical = json.dumps({"v": KEY_VERSION, **parts}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of a response or a sim truth: orjson (several times faster), json for what orjson refuses."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def lease_owner(client: object) -> str:
@@ -95,6 +105,24 @@ class ResponseCache:
             (key, json.dumps(response.to_dict()), json.dumps(truth), time.time()),
         )
         self._db.execute("DELETE FROM failures WHERE key = ?", (key,))
+
+    def write_many(self, puts: list[tuple[str, Response, Any]], releases: list[tuple[str, str]]) -> None:
+        """Answers stored (as `put`) and claims given up (key, owner), in one transaction: an answer is in the
+        cache before its claim goes, as with put then release, at a fraction of their cost one by one."""
+        if self._db is None or self.mode != "readwrite":
+            return
+        now = time.time()
+        stored = [(key, _dumps(response.to_dict()), _dumps(truth), now) for key, response, truth in puts
+                  if response.ok or response.reason in FINAL_FAILURES]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", stored)
+            self._db.executemany("DELETE FROM failures WHERE key = ?", [(key,) for key, *_ in stored])
+            self._db.executemany("DELETE FROM leases WHERE key = ? AND owner = ?", releases)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def mark_failed(self, key: str, error: str | None) -> None:
         """Note a request that failed transiently (retries exhausted), for the run that retries it."""

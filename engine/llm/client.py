@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from engine.llm.cache import LEASE_STALE_S, ResponseCache, cache_key, lease_owner
+from engine.llm.cache_writes import TurnWrites
 from engine.llm.config import LLMConfig
 from engine.llm.ledger import OUTCOME_UNKNOWN, LedgerRow, cost_usd
 from engine.llm.limits import SharedRateLimit, SharedSlots
@@ -121,6 +122,8 @@ class LLM:
         # the SQLite cache notes transient failures, so a rerun can count what it healed; other caches do not
         self._failed_before = getattr(cache, "failed_keys", lambda keys: set())
         self._mark_failed = getattr(cache, "mark_failed", None)
+        # answers stored and claims released once per event-loop turn, where the cache can (engine.llm.cache_writes)
+        self._writes = TurnWrites(cache) if hasattr(cache, "write_many") else None
         # final outcomes of the requests this LLM sent, for EndpointDown
         self.sent = self.failed = 0
         self._last_error: str | None = None
@@ -182,6 +185,8 @@ class LLM:
                     bar.update()
         finally:
             bar.close()
+            if self._writes is not None:
+                self._writes.flush()
         self._check_failure_rate(len(to_send), sum(1 for r in sent if r.reason == TRANSIENT) if to_send else 0)
         return [outcome(request, r) for request, r in zip(resolved, responses, strict=True)]  # type: ignore[arg-type]
 
@@ -229,7 +234,10 @@ class LLM:
         try:
             return await self._send(request, key, in_flight, bar, retrying)
         finally:
-            self._cache.release([key], owner)
+            if self._writes is not None:
+                self._writes.release(key, owner)
+            else:
+                self._cache.release([key], owner)
 
     async def _heartbeat(self, owner: str) -> None:
         while True:
@@ -322,7 +330,7 @@ class LLM:
         if response.ok or response.reason == REFUSED:
             self._record_truth(request, key, truth)
             if self.cfg.cache == "readwrite":
-                self._cache.put(key, response, truth)
+                (self._writes or self._cache).put(key, response, truth)
 
     def _final(self, response: Response, key: str) -> None:
         """Count a request's final outcome; stop the batch when the endpoint has answered none of the first ones."""

@@ -36,7 +36,7 @@ def echo_config(make_config, tmp_path, base_url: str, **llm) -> dict:
          "echo_summary": {"sql": str(summary_sql), "inputs": ["echoed"]}},
         # each test server is a new port: one endpoint_id says they are one endpoint (one cache), as after a restart
         llm={"backend": "openai", "model": "fake-model", "base_url": base_url, "api_key": "test", "endpoint_id": "fake",
-             "max_in_flight": 8, "timeout_s": 10, "progress": False, "max_retries": 0, "backoff_s": 0.01,
+             "max_in_flight": 8, "timeout_s": 60, "progress": False, "max_retries": 0, "backoff_s": 0.01,
              "prices": {"fake-model": {"input": 1.0, "output": 2.0}}, **llm},
         roles={"teacher": {}},
     )

@@ -32,7 +32,7 @@ def openai_config(base_url: str, **overrides) -> dict:
         "model": "fake-model",
         "base_url": base_url,
         "api_key": "test",
-        "timeout_s": 2.0,
+        "timeout_s": 30.0,  # generous: no test here may see a late reply on a busy machine as a fault
         "max_retries": 3,
         "backoff_s": 0.01,
         "backoff_max_s": 0.05,

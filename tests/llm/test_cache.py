@@ -7,7 +7,10 @@ import sqlite3
 
 import pytest
 
+from engine.llm.cache import ResponseCache
+from engine.llm.cache_writes import TurnWrites
 from engine.llm.ledger import summarize
+from engine.llm.types import Response
 from tests.llm.conftest import openai_config, prompts
 
 
@@ -32,9 +35,9 @@ def test_rerun_is_answered_from_the_cache_without_reaching_the_server(server, ma
 
 
 def test_cache_key_ignores_transport_settings(server, make):
-    make(openai_config(server.base_url, max_in_flight=2, timeout_s=5))[0].complete(prompts(3))
+    make(openai_config(server.base_url, max_in_flight=2, timeout_s=5, transport="aiohttp"))[0].complete(prompts(3))
     server.server.reset()
-    other, _, _ = make(openai_config(server.base_url, max_in_flight=7, timeout_s=9, max_retries=0))
+    other, _, _ = make(openai_config(server.base_url, max_in_flight=7, timeout_s=9, max_retries=0, transport="sdk"))
     assert all(r.cached for r in other.complete(prompts(3)))
     assert server.server.stats()["requests"] == 0
 
@@ -139,3 +142,41 @@ def test_a_failed_cache_write_fails_the_batch(server, make, tmp_path):
         db.execute("CREATE TRIGGER full BEFORE INSERT ON responses BEGIN SELECT RAISE(ABORT, 'disk full'); END")
     with pytest.raises(sqlite3.IntegrityError, match="disk full"):
         llm.complete(prompts(3))
+
+
+def test_write_many_stores_answers_and_releases_their_claims_in_one_go(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite", "readwrite")
+    assert cache.claim(["a", "b", "c"], "me") == {"a", "b", "c"}
+    cache.mark_failed("a", "HTTP 500")
+    answered = Response(ok=True, text="A")
+    cache.write_many([("a", answered, {"t": 1}), ("b", Response(ok=False, text=None, error="HTTP 500"), None)],
+                     [("a", "me"), ("b", "me")])
+    assert cache.get_many(["a", "b"]) == {"a": (answered, {"t": 1})}  # a transient failure is never stored
+    assert cache.failed_keys(["a"]) == set()  # answered now
+    assert cache.claim(["a", "b", "c"], "other") == {"a", "b"}  # c is still claimed by me
+
+
+def test_turn_writes_land_at_the_end_of_the_loop_turn_and_raise_a_failed_write(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite", "readwrite")
+    writes = TurnWrites(cache)
+
+    async def in_a_loop() -> tuple[dict, dict]:
+        writes.put("k", Response(ok=True, text="K"), None)
+        before = cache.get_many(["k"])
+        await asyncio.sleep(0)  # the turn ends
+        return before, cache.get_many(["k"])
+
+    before, after = asyncio.run(in_a_loop())
+    assert before == {} and set(after) == {"k"}
+    writes.put("now", Response(ok=True, text="N"), None)  # outside a loop: written at once
+    assert set(cache.get_many(["now"])) == {"now"}
+
+    cache._db.execute("PRAGMA query_only = ON")  # the file can no longer be written
+
+    async def failing() -> None:
+        writes.put("lost", Response(ok=True, text="L"), None)
+        await asyncio.sleep(0)
+
+    asyncio.run(failing())  # a loop callback's error would only be logged by the loop...
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        writes.flush()  # ...so the batch's last flush raises it

@@ -1,0 +1,62 @@
+"""The response cache's writes of one event-loop turn, in one transaction.
+
+At 64 requests in flight several replies land in each turn of the loop; storing each answer and releasing its
+claim one by one is three SQLite transactions a request (~80 us of CPU, a fifth of the LLM layer's cost), in one
+transaction a turn ~16 us. The writes are made at the end of the turn they were asked in, before the loop waits
+for anything again, so an answer is stored as soon as it would have been, give or take the other replies of the
+same turn: a run killed in between loses no more than one killed just before they arrived. An answer is stored
+before its claim is released (ResponseCache.write_many), as one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from engine.llm.cache import ResponseCache
+from engine.llm.types import Response
+
+
+class TurnWrites:
+    def __init__(self, cache: ResponseCache):
+        self._cache = cache
+        self._puts: list[tuple[str, Response, Any]] = []
+        self._releases: list[tuple[str, str]] = []
+        self._scheduled = False
+        self._error: BaseException | None = None
+
+    def put(self, key: str, response: Response, truth: Any) -> None:
+        self._puts.append((key, response, truth))
+        self._schedule()
+
+    def release(self, key: str, owner: str) -> None:
+        self._releases.append((key, owner))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside a loop: write now
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self._flush_in_loop)
+
+    def _flush_in_loop(self) -> None:
+        # a callback's exception would only be logged by the loop: kept, and raised by `flush` at the batch's end
+        try:
+            self.flush()
+        except Exception as err:  # noqa: BLE001
+            self._error = self._error or err
+
+    def flush(self) -> None:
+        """Write what is pending now; raises the error of an earlier turn's writes, if one failed."""
+        self._scheduled = False
+        puts, releases, self._puts, self._releases = self._puts, self._releases, [], []
+        if puts or releases:
+            self._cache.write_many(puts, releases)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
