@@ -3,13 +3,12 @@ known_good=reference_function, one row per task instead: its reference solution,
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
 from stages.codegen_alignment.generation import (
+    GeneratedRow,
     Generator,
     GeneratorParams,
     generate,
@@ -22,16 +21,7 @@ from stages.codegen_alignment.programs import case_compiles_job, compiles_job, f
 REFERENCE = "reference"  # the generator name of known-good functions
 
 
-class Function(TypedDict):
-    parent_ids: list[str]
-    task_id: str
-    generator: str  # the crowd member that wrote it, or "reference"
-    role: str | None
-    prompt: str | None  # the template's name ("code_plain")
-    sample_index: int
-    llm_key: str | None
-    simulated: bool
-    reply: str | None
+class Function(GeneratedRow):
     program: str | None  # the code run in the sandbox (None when the reply had none)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,20 @@ class Generator(BaseModel):
     stop: list[str] | None = None  # completion-style prompts: where the continuation ends
     program_prompt: Prompt | None = None  # the template for program tasks; null: this generator skips them
     expected_outputs: Literal["written", "consensus"] = "written"  # test generators on program tasks
+
+
+class GeneratedRow(TypedDict):
+    """The columns a generated function or test set shares: where it came from."""
+
+    parent_ids: list[str]
+    task_id: str
+    generator: str  # the crowd member that wrote it, or the known-good side's name
+    role: str | None
+    prompt: str | None  # the template's name ("code_plain")
+    sample_index: int
+    llm_key: str | None
+    simulated: bool
+    reply: str | None
 
 
 class GeneratorParams(BaseModel):

@@ -3,13 +3,12 @@ docstring); for a program task, its input/output cases (io_cases.py) in the same
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
 from stages.codegen_alignment.generation import (
+    GeneratedRow,
     Generator,
     GeneratorParams,
     generate,
@@ -23,16 +22,7 @@ from stages.codegen_alignment.programs import case_compiles_job, case_id, first_
 DOCSTRING = "docstring"  # the generator name of known-good test sets
 
 
-class TestSet(TypedDict):
-    parent_ids: list[str]
-    task_id: str
-    generator: str  # the crowd member that wrote it, or "docstring"
-    role: str | None
-    prompt: str | None  # the template's name ("tests_plain")
-    sample_index: int
-    llm_key: str | None
-    simulated: bool
-    reply: str | None
+class TestSet(GeneratedRow):
     asserts: list[str]  # its cases: asserts, or input/output tests on program tasks
     case_ids: list[str]
     trivial: list[bool]  # per case: passes whatever the function

@@ -27,14 +27,19 @@ class FailureAnalysis(TypedDict):
     parent_ids: list[str]
 
 
-class Params(BaseModel):
+class FailurePromptParams(BaseModel):
+    """What a teacher prompt built from a round's failures needs (failure_analysis, human_prompts)."""
+
     model_config = ConfigDict(extra="forbid")
     principle: Principle
-    analyse_template: AnalyseTemplate
     failure_template: FailureTemplate
     failures_in_context: int = Field(ge=1, le=100)
     temperature: float = Field(ge=0, le=2)
     max_tokens: int = Field(ge=64, le=8192)
+
+
+class Params(FailurePromptParams):
+    analyse_template: AnalyseTemplate
 
 
 def render_failures(failures: list[dict], template: PromptTemplate) -> str:

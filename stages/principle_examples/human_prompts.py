@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import answer_text, extract_json, list_items, validation_error_text
 from engine.prompt_template import TemplatePath, read_template
 from engine.rows import Rejected
-from stages.principle_examples.failure_analysis import FailureTemplate, failures_shown, render_failures
-from stages.principle_examples.principle import Principle
+from stages.principle_examples.failure_analysis import FailurePromptParams, failures_shown, render_failures
 
 GenerateTemplate = TemplatePath(required=["failures", "analysis", "count"], optional=["principle"])
 
@@ -27,16 +26,10 @@ class HumanPrompt(TypedDict):
     parent_ids: list[str]
 
 
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    principle: Principle
+class Params(FailurePromptParams):
     generate_template: GenerateTemplate
-    failure_template: FailureTemplate
     human_prompts_per_round: int = Field(ge=1, le=50)
     generation_attempts: int = Field(ge=1, le=10)
-    failures_in_context: int = Field(ge=1, le=100)
-    temperature: float = Field(ge=0, le=2)
-    max_tokens: int = Field(ge=64, le=8192)
 
 
 class PromptList(BaseModel):
