@@ -32,10 +32,15 @@ def key_columns(run_dir, stage: str) -> list[str]:
     return [c for (c,) in rows]
 
 
-@pytest.mark.parametrize("experiment", sorted(SIZES))
-def test_cut_replies_are_truncated_rows_and_no_kept_row_holds_one(experiment, tmp_path):
+# every experiment on the default transport (llm.transport: aiohttp), and one on the official client as well
+CASES = [(experiment, "aiohttp") for experiment in sorted(SIZES)] + [("prompt_opt", "sdk")]
+
+
+@pytest.mark.parametrize(("experiment", "transport"), CASES)
+def test_cut_replies_are_truncated_rows_and_no_kept_row_holds_one(experiment, transport, tmp_path):
     with serve_in_thread(fail_rate=0.3, faults=("length",), seed=5) as server:
         summary = compose_and_run(experiment, "llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=test",
+                                  f"llm.transport={transport}",
                                   "progress=false", *SIZES[experiment], run_dir=tmp_path / "run",
                                   cache_dir=tmp_path / "cache")
         assert server.server.stats()["faults"].get("length", 0) > 0
