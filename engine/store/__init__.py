@@ -41,6 +41,12 @@ class StoredSlice:
     side_tables: dict[str, Path]  # run table -> Parquet file of rows to append to it (e.g. sim_truth)
 
 
+# zstd's level 1 writes a stage in ~3/4 of the default level's CPU time, for a file of about the same size (the
+# Parquet copy was a third of the engine's work in benchmarks.engine_overhead): every id is a hash, which no level
+# compresses much
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
+
+
 class StageStore:
     """Finished stage slices keyed by fingerprint, as Parquet, shared by every run on this machine."""
 
@@ -72,9 +78,9 @@ class StageStore:
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        con.execute(f"COPY ({kept_sql}) TO '{tmp / 'kept.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({kept_sql}) TO '{tmp / 'kept.parquet'}' ({PARQUET_OPTIONS})")
         if rejected_sql is not None:
-            con.execute(f"COPY ({rejected_sql}) TO '{tmp / 'rejected.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"COPY ({rejected_sql}) TO '{tmp / 'rejected.parquet'}' ({PARQUET_OPTIONS})")
         for table, select in side_tables.items():
             con.execute(f"COPY ({select}) TO '{tmp / f'side.{table}.parquet'}' (FORMAT parquet)")
         (tmp / "stats.json").write_text(json.dumps(stats))
@@ -84,6 +90,11 @@ class StageStore:
 
 WRITER_WAIT_S = 3600.0  # a run outwaits a notebook or DuckDB CLI holding its file for up to an hour
 NOTE_EVERY_S = 30.0
+# DuckDB weighs each compression method on every string column it writes. Plain dictionary compression is the
+# costly one to weigh, and never pays on a column of unique strings, which every stage table has: its `id`.
+# Without it, writing a stage table takes ~0.6 of the CPU time (benchmarks.engine_overhead's tables, 1M rows), and
+# the file grows by under a tenth: low-cardinality strings still get DuckDB's dictionary+FSST compression (dict_fsst).
+NOT_TRIED_ON_WRITE = "dictionary"
 
 
 def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_WAIT_S) -> duckdb.DuckDBPyConnection:
@@ -94,7 +105,7 @@ def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_
     noted = None
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as e:
             waited = time.monotonic() - started
             if "lock" not in str(e).lower():
@@ -108,6 +119,10 @@ def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_
                             "or the DuckDB CLI; close it, or read with `python -m engine.inspect`, which lets go "
                             "after each query", path, waited, wait_s)
             time.sleep(0.2)
+        else:
+            if not read_only:
+                con.execute(f"SET disabled_compression_methods = '{NOT_TRIED_ON_WRITE}'")
+            return con
 
 
 @contextmanager
