@@ -97,6 +97,26 @@ NOTE_EVERY_S = 30.0
 NOT_TRIED_ON_WRITE = "dictionary"
 
 
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB file's main header
+
+
+def set_aside_if_never_written(path: Path, error: duckdb.IOException) -> bool:
+    """A run killed while DuckDB was creating its file leaves one without a header (seen: 0 bytes), which DuckDB
+    refuses to open ever after. Such a file holds no table, so the run moves it aside (never deletes it) and starts
+    the file anew; its finished stages come back from the stage store. A file with a header is a database, however
+    damaged, and is left for the user."""
+    if "not a valid DuckDB database" not in str(error) or not path.is_file():
+        return False
+    with path.open("rb") as f:
+        if f.read(12)[8:12] == DUCKDB_MAGIC:
+            return False
+    aside = path.with_name(f"{path.name}.unwritten-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    os.replace(path, aside)
+    log.warning("%s was left without a DuckDB header (a run killed while creating it, %d bytes): moved aside to %s "
+                "and started anew", path, aside.stat().st_size, aside.name)
+    return True
+
+
 def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_WAIT_S) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB file, waiting while another process (a run, inspect, a notebook, the CLI) holds it. DuckDB
     lets one process write a file, or any number read it: a reader left open blocks the run, so the wait is
@@ -108,6 +128,8 @@ def connect_waiting(path: Path, read_only: bool = False, wait_s: float = WRITER_
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as e:
             waited = time.monotonic() - started
+            if not read_only and set_aside_if_never_written(path, e):
+                continue
             if "lock" not in str(e).lower():
                 raise
             if waited > wait_s:

@@ -62,3 +62,39 @@ def test_sigkill_mid_stage_then_rerun_gives_the_same_tables(make_config, numbers
     for name in ("numbers", "evens", "evens__rejected", "squares", "total"):
         q = f"select * from {name} order by id"
         assert table(tmp_path / "resumed", q) == table(tmp_path / "clean", q), name
+
+
+def test_a_run_file_killed_before_duckdb_wrote_its_header_is_set_aside_and_the_rerun_completes(
+        make_config, numbers_file, tmp_path):
+    """Seen in a killed sweep: SIGKILL while DuckDB created run.duckdb left 0 bytes, which DuckDB refuses to open,
+    so every resume failed. The empty file is moved aside (not deleted) and the run starts its file anew."""
+    from engine.runner import run
+
+    cfg = make_config({"numbers": {"source": str(numbers_file)},
+                       "evens": {"filter": f"{F}:is_even", "inputs": ["numbers"]}})
+    run(cfg, tmp_path / "first")
+    run_dir = tmp_path / "resumed"
+    run_dir.mkdir()
+    (run_dir / "run.duckdb").write_bytes(b"")
+    assert run(cfg, run_dir)["status"] == "ok"
+    assert table(run_dir, "select count(*) from evens") == [(5,)]
+    [aside] = run_dir.glob("run.duckdb.unwritten-*")
+    assert aside.stat().st_size == 0
+
+
+def test_a_damaged_database_is_left_for_the_user(make_config, numbers_file, tmp_path):
+    """A file with DuckDB's header is a database, however damaged: the run never moves it."""
+    from engine.runner import run
+
+    cfg = make_config({"numbers": {"source": str(numbers_file)}})
+    run_dir = tmp_path / "r"
+    run(cfg, run_dir)
+    data = (run_dir / "run.duckdb").read_bytes()
+    (run_dir / "run.duckdb").write_bytes(data[:4096])
+    try:
+        outcome = run(cfg, run_dir)["status"]
+    except Exception as e:  # noqa: BLE001 (the test asks only that the file is kept)
+        outcome = type(e).__name__
+    assert outcome != "ok"
+    assert (run_dir / "run.duckdb").read_bytes() == data[:4096]
+    assert not list(run_dir.glob("run.duckdb.unwritten-*"))
