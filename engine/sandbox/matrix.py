@@ -1,9 +1,9 @@
 """Cross-validation: run every function on every case and keep the whole result matrix.
 
 Used by AutoIF (verifiers x test responses) and code/test co-generation (programs x tests). The rows are
-ready for the engine to store as a DuckDB table, one row per (func_id, case_id):
+ready for the engine to store as a DuckDB table, one row per (function_id, case_id):
 
-    func_id  str          the function's id
+    function_id  str      the function's id
     case_id  str          the case's id
     status   str          ok | error | timeout | memory | forbidden | syntax
     value    str | None   the return value as JSON text when status is ok, else None: 'true', 'false',
@@ -18,7 +18,7 @@ labelled cases in `cases(case_id, expected BOOLEAN)`, a verifier's accuracy and 
 majority verdict are:
 
     with verdicts as (
-        select func_id, case_id, try_cast(value as boolean) as verdict
+        select function_id, case_id, try_cast(value as boolean) as verdict
         from verifier_matrix
     ),
     majority as (
@@ -26,12 +26,12 @@ majority verdict are:
         from verdicts where verdict is not null group by case_id
     ),
     final as (
-        select v.func_id,
+        select v.function_id,
                avg(coalesce(v.verdict = c.expected, false)::int) as accuracy,
                avg(coalesce(v.verdict = m.verdict, false)::int) as agreement,
                count(*) filter (where v.verdict is null) as failed_cases
         from verdicts v join cases c using (case_id) join majority m using (case_id)
-        group by v.func_id
+        group by v.function_id
     )
     select * from final order by accuracy desc
 """
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 
 class MatrixRow(TypedDict):
-    func_id: str
+    function_id: str
     case_id: str
     status: str
     value: str | None
@@ -81,7 +81,7 @@ def cross_validate_groups(sandbox: Sandbox,
             for case in cases:
                 outcome = next(outcomes)
                 value = json.dumps(to_json(outcome.value), allow_nan=False) if outcome.status == "ok" else None
-                rows.append(MatrixRow(func_id=str(function["id"]), case_id=str(case["id"]), status=outcome.status,
+                rows.append(MatrixRow(function_id=str(function["id"]), case_id=str(case["id"]), status=outcome.status,
                                       value=value, message=outcome.message))
     return out
 

@@ -43,7 +43,7 @@ final as (
         s.id,
         s.parent_ids,  -- the same row as in verifier_samples, with its scores
         s.constraint_id,
-        s.func,
+        s.code,
         s.llm_key,
         s.simulated,
         coalesce(c.compiles, false) as compiles,

@@ -12,7 +12,7 @@ final as (
         v.id,
         v.parent_ids,  -- a kept row is the same row as in verifier_accuracy
         v.constraint_id,
-        v.func,
+        v.code,
         v.accuracy,
         v.n_cases,
         v.llm_key,

@@ -20,7 +20,7 @@ class Params(BaseModel):
 
 
 def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list:
-    requests = [Request(user(render(ctx.project_root, params.prompt, code=v["func"])), task="autoif.back_translate",
+    requests = [Request(user(render(ctx.project_root, params.prompt, code=v["code"])), task="autoif.back_translate",
                         max_tokens=params.max_tokens) for v in verifiers_kept]
     out: list = []
     for verifier, response in zip(verifiers_kept, ctx.llm("generator").complete(requests, desc="back-translate"),

@@ -197,27 +197,27 @@ def _code_of(reply: str) -> str | None:
 
 
 def verifier_reply(reply: str) -> tuple[str | None, list | None, str | None]:
-    """(func source, cases, None) from a verifier reply, or (None, None, what was wrong). The requested JSON
+    """(code, cases, None) from a verifier reply, or (None, None, what was wrong). The requested JSON
     object first (Python literals accepted); failing that, the code (fenced, or a bare `def`) with cases from a
     JSON list elsewhere in the reply or from its asserts."""
     text = without_think(reply)
     value, json_error = json_with_python_literals(text)
     if isinstance(value, dict) and ("func" in value or "cases" in value):
-        func, cases = value.get("func"), value.get("cases")
-        if not isinstance(func, str) or "def evaluate" not in func:
+        code, cases = value.get("func"), value.get("cases")  # the reply format's "func" is the verifier's code
+        if not isinstance(code, str) or "def evaluate" not in code:
             return None, None, "'func' is missing or does not define evaluate(response)"
         if not isinstance(cases, list) or not cases:
             return None, None, "'cases' is missing or not a non-empty list"
-        return func, cases, None
-    code = _code_of(text)
-    if code is None:
+        return code, cases, None
+    block = _code_of(text)
+    if block is None:
         found = f"found {type(value).__name__}" if value is not None else json_error
         return None, None, f"expected a JSON object with 'func' and 'cases' or Python code defining evaluate, {found}"
     try:
-        func, cases = _split_code(code)
+        code, cases = _split_code(block)
     except SyntaxError as err:
         return None, None, f"the reply's code does not parse: {err}"
-    rest = text.replace(code, "")
+    rest = text.replace(block, "")
     listed, _ = json_with_python_literals(rest)
     if _is_case_list(listed):
         cases = listed
@@ -230,7 +230,7 @@ def verifier_reply(reply: str) -> tuple[str | None, list | None, str | None]:
             continue
     if not cases:
         return None, None, "the reply has code defining evaluate but no test cases (no JSON list of cases, no asserts)"
-    return func, cases, None
+    return code, cases, None
 
 
 
@@ -307,9 +307,10 @@ class ReadAsJSON:
 
 
 def verifier_json(reply: str) -> dict | None:
-    """The {"func", "cases"} object a verifier reply holds in any shape verifier_reply reads, or None."""
-    func, cases, error = verifier_reply(reply)
-    return None if error else {"func": func, "cases": cases}
+    """The {"func", "cases"} object (AutoIF's reply format) a verifier reply holds in any shape verifier_reply
+    reads, or None."""
+    code, cases, error = verifier_reply(reply)
+    return None if error else {"func": code, "cases": cases}
 
 
 def case_list(reply: str) -> list | None:

@@ -36,7 +36,7 @@ def response_checks(responses: list[dict], verifiers_kept: list[dict],
     jobs, spans = [], []
     for r in responses:
         start = len(jobs)
-        jobs += [Job(v["func"], "evaluate", (r["response"],)) for v in verifiers[r["constraint_id"]]]
+        jobs += [Job(v["code"], "evaluate", (r["response"],)) for v in verifiers[r["constraint_id"]]]
         spans.append((start, len(jobs)))
     outcomes = ctx.sandbox.run(jobs, expect_bool=True, desc="verify responses")
     out: list = []

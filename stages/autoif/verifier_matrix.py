@@ -42,39 +42,39 @@ def verdict(status: str, value: str | None) -> bool | None:
 
 def verifier_matrix(verifier_samples: list[dict], verifier_cases: list[dict], params: Params,
                     ctx: Context) -> list[MatrixCell]:
-    functions: dict[str, list[dict]] = defaultdict(list)
+    verifiers: dict[str, list[dict]] = defaultdict(list)  # as engine.sandbox.matrix takes functions
     for sample in verifier_samples:
-        functions[sample["constraint_id"]].append({"id": sample["id"], "source": sample["func"], "entry": "evaluate"})
+        verifiers[sample["constraint_id"]].append({"id": sample["id"], "source": sample["code"], "entry": "evaluate"})
     cases: dict[str, list[dict]] = defaultdict(list)
     for case in verifier_cases:
         cases[case["constraint_id"]].append({"id": case["id"], "args": [case["input"]]})
-    constraints = sorted(functions)
+    constraints = sorted(verifiers)
     if not params.skip_after_first_timeout:
-        matrix = cross_validate_groups(ctx.sandbox, {c: (functions[c], cases.get(c, [])) for c in constraints},
+        matrix = cross_validate_groups(ctx.sandbox, {c: (verifiers[c], cases.get(c, [])) for c in constraints},
                                        desc="cross-validate")
         return [cell_row(c, cell) for c in constraints for cell in matrix[c]]
 
-    first = cross_validate_groups(ctx.sandbox, {c: (functions[c], cases.get(c, [])[:1]) for c in constraints},
+    first = cross_validate_groups(ctx.sandbox, {c: (verifiers[c], cases.get(c, [])[:1]) for c in constraints},
                                   desc="cross-validate (first cases)")
-    hanging = {cell["func_id"] for cells in first.values() for cell in cells if cell["status"] == "timeout"}
+    hanging = {cell["function_id"] for cells in first.values() for cell in cells if cell["status"] == "timeout"}
     rest = cross_validate_groups(
         ctx.sandbox,
-        {c: ([f for f in functions[c] if f["id"] not in hanging], cases.get(c, [])[1:]) for c in constraints},
+        {c: ([v for v in verifiers[c] if v["id"] not in hanging], cases.get(c, [])[1:]) for c in constraints},
         desc="cross-validate")
     out = []
     for c in constraints:
-        done = {(cell["func_id"], cell["case_id"]): cell for cell in first[c] + rest[c]}
-        for function in functions[c]:
+        done = {(cell["function_id"], cell["case_id"]): cell for cell in first[c] + rest[c]}
+        for verifier in verifiers[c]:
             for case in cases.get(c, []):
-                cell = done.get((function["id"], case["id"])) or {
-                    "func_id": function["id"], "case_id": case["id"], "status": "timeout", "value": None,
+                cell = done.get((verifier["id"], case["id"])) or {
+                    "function_id": verifier["id"], "case_id": case["id"], "status": "timeout", "value": None,
                     "message": SKIPPED}
                 out.append(cell_row(c, cell))
     return out
 
 
 def cell_row(constraint_id: str, cell: dict) -> MatrixCell:
-    """A cell of the sandbox's matrix (engine.sandbox.matrix: a function's `func_id`) as a verifier's row."""
-    return {"constraint_id": constraint_id, "verifier_id": cell["func_id"], "case_id": cell["case_id"],
+    """A cell of the sandbox's matrix (engine.sandbox.matrix: a function's `function_id`) as a verifier's row."""
+    return {"constraint_id": constraint_id, "verifier_id": cell["function_id"], "case_id": cell["case_id"],
             "status": cell["status"], "value": cell["value"], "message": cell["message"],
-            "verdict": verdict(cell["status"], cell["value"]), "parent_ids": [cell["func_id"], cell["case_id"]]}
+            "verdict": verdict(cell["status"], cell["value"]), "parent_ids": [cell["function_id"], cell["case_id"]]}

@@ -1,4 +1,4 @@
-"""One row per (constraint, sample): a verifier function and its test cases as the generator wrote them
+"""One row per (constraint, sample): a verifier's code and its test cases as the generator wrote them
 (AutoIF step 2, `funcs_per_constraint` samples). A reply that does not parse is sent back once with the error
 (`reask`); one that still does not is a rejected row with the error."""
 
@@ -28,17 +28,18 @@ class Params(BaseModel):
 
 
 class VerifierReply(BaseModel):
-    """The {"func", "cases"} object the verifier prompt asks for."""
+    """The {"func", "cases"} object the verifier prompt asks for (AutoIF's reply format); its "func" is the
+    verifier's `code` from here on."""
 
-    func: str
+    code: str = Field(alias="func")
     cases: list = Field(min_length=1)
 
-    @field_validator("func")
+    @field_validator("code")
     @classmethod
-    def _defines_evaluate(cls, func: str) -> str:
-        if "def evaluate" not in func:
+    def _defines_evaluate(cls, code: str) -> str:
+        if "def evaluate" not in code:
             raise ValueError("'func' does not define evaluate(response)")
-        return func
+        return code
 
 
 class VerifierSample(TypedDict):
@@ -48,7 +49,7 @@ class VerifierSample(TypedDict):
     reasked: bool
     llm_key: str
     simulated: bool
-    func: str
+    code: str  # the verifier's source, defining evaluate(response)
     cases: str  # the cases as JSON text
 
 
@@ -65,10 +66,10 @@ def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> l
         row = {"constraint_id": constraint["id"], "sample": i % params.funcs_per_constraint,
                "parent_ids": [constraint["id"]], "reasked": parsed.reasked, **model_fields(response)}
         if not response.ok:
-            out.append(Rejected({**row, "func": None, "cases": None}, response.reason, response.error))
+            out.append(Rejected({**row, "code": None, "cases": None}, response.reason, response.error))
         elif parsed.error is not None:
-            out.append(Rejected({**row, "func": None, "cases": None}, "parse_error",
+            out.append(Rejected({**row, "code": None, "cases": None}, "parse_error",
                                 f"{parsed.error}; reply: {response.text[:300]}"))
         else:
-            out.append({**row, "func": parsed.value.func, "cases": json.dumps(parsed.value.cases)})
+            out.append({**row, "code": parsed.value.code, "cases": json.dumps(parsed.value.cases)})
     return out

@@ -27,7 +27,7 @@ SQL_STAGES = ["case_agreement", "verifier_accuracy", "constraints_verified", "ve
 
 
 def _samples(constraint_id: str, funcs: dict[str, str]) -> list[dict]:
-    return [{"id": f"{constraint_id}-{name}", "constraint_id": constraint_id, "func": src, "llm_key": "",
+    return [{"id": f"{constraint_id}-{name}", "constraint_id": constraint_id, "code": src, "llm_key": "",
              "simulated": False} for name, src in funcs.items()]
 
 

@@ -99,9 +99,9 @@ def test_exports_load_with_the_fields_trl_and_llama_factory_expect(quick_run):
 
 def test_every_exported_response_passes_its_verifiers_when_rechecked(quick_run):
     _, run_dir = quick_run
-    funcs = dict(table(run_dir, "select id, func from verifiers_kept"))
+    codes = dict(table(run_dir, "select id, code from verifiers_kept"))
     alpaca = json.loads((run_dir / "exports" / "autoif_alpaca.json").read_text())
-    jobs = [Job(funcs[v], "evaluate", (r["output"],)) for r in alpaca for v in r["lineage"]["verifier_ids"]]
+    jobs = [Job(codes[v], "evaluate", (r["output"],)) for r in alpaca for v in r["lineage"]["verifier_ids"]]
     assert jobs
     with Sandbox(workers=2, timeout_s=2.0, cache="off") as sb:
         outcomes = sb.run(jobs, expect_bool=True)

@@ -15,14 +15,14 @@ AUGMENT = AugmentParams(prompt="stages/autoif/prompts/augment.txt", augment_call
 
 @pytest.mark.parametrize(("reply", "expected"), VERIFIER)
 def test_verifier_replies_are_read_from_json_or_code(reply, expected):
-    func, cases, error = verifier_reply(reply)
+    code, cases, error = verifier_reply(reply)
     if expected is None:
-        assert func is None and error, error
+        assert code is None and error, error
         return
     n_cases, fragment = expected
     assert error is None, error
-    assert fragment in func and "assert" not in func and "print(" not in func
-    compile(func, "<func>", "exec")
+    assert fragment in code and "assert" not in code and "print(" not in code
+    compile(code, "<verifier>", "exec")
     assert len(cases) == n_cases and all(isinstance(c["input"], str) for c in cases)
 
 
@@ -30,8 +30,8 @@ def test_cases_from_asserts_keep_their_labels_and_compute_text_arithmetic():
     reply = ("```python\ndef evaluate(response):\n    return len(response.split()) < 3\n```\n"
              "```python\nassert evaluate('a b')\nassert evaluate('w ' * 5) is False\nassert not evaluate('x y z')\n"
              "assert evaluate(open('f').read())\n```")
-    func, cases, error = verifier_reply(reply)
-    assert error is None and "< 3" in func
+    code, cases, error = verifier_reply(reply)
+    assert error is None and "< 3" in code
     assert cases == [{"input": "a b", "output": True}, {"input": "w w w w w ", "output": False},
                      {"input": "x y z", "output": False}]  # open(...) is not text arithmetic: no case
 

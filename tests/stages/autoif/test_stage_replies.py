@@ -70,7 +70,7 @@ def test_back_translations_read_the_instruction_not_the_preamble_or_its_label():
                "f3": 'End your response with "Thank you."',
                "f4": "<think>It checks nothing.</think>"}
     llm = ScriptedLLM(lambda q: next(v for k, v in replies.items() if f"# {k}" in q.messages[0]["content"]))
-    verifiers = [{"id": k, "constraint_id": "c1", "func": f"# {k}\ndef evaluate(response):\n    return True\n"}
+    verifiers = [{"id": k, "constraint_id": "c1", "code": f"# {k}\ndef evaluate(response):\n    return True\n"}
                  for k in replies]
     out = back_translations.back_translations(
         verifiers, back_translations.Params(prompt="stages/autoif/prompts/back_translate.txt", max_tokens=256),
@@ -113,7 +113,7 @@ def test_verifier_code_replies_are_read_and_replies_without_cases_are_reasked_on
                                             _ctx(llm))
     kept = _kept(out)
     assert [(r["constraint_id"], r["reasked"]) for r in kept] == [("c1", False)] * 3 + [("c2", True)] * 3
-    assert "assert" not in kept[0]["func"] and '"a, b"' in kept[0]["cases"]
+    assert "assert" not in kept[0]["code"] and '"a, b"' in kept[0]["cases"]
     assert len(llm.asked) == 6 + 3 and all("Your reply could not be used" in q.messages[-1]["content"]
                                            for q in llm.asked[6:])
 
