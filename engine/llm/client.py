@@ -123,7 +123,7 @@ class LLM:
         self._failed_before = getattr(cache, "failed_keys", lambda keys: set())
         self._mark_failed = getattr(cache, "mark_failed", None)
         # answers stored and claims released once per event-loop turn, where the cache can (engine.llm.cache_writes)
-        self._writes = TurnWrites(cache) if hasattr(cache, "write_many") else None
+        self._writes = TurnWrites(cache, lambda row: self._ledger.append(row)) if hasattr(cache, "write_many") else None
         # final outcomes of the requests this LLM sent, for EndpointDown
         self.sent = self.failed = 0
         self._last_error: str | None = None
@@ -307,7 +307,7 @@ class LLM:
         while True:
             attempt += 1
             try:
-                response, truth = await self._attempt(request, key, attempt, in_flight, retrying)
+                response, truth, row = await self._attempt(request, key, attempt, in_flight, retrying)
             except Retryable as err:
                 if attempt > self.cfg.max_retries:
                     response = Response(ok=False, text=None, error=f"{err} (gave up after {attempt} attempts)", key=key)
@@ -317,20 +317,31 @@ class LLM:
                 await asyncio.sleep(self._backoff(attempt, err))
                 continue
             if response.reason == REFUSED and attempt == 1:
+                self._ledger.append(row)
                 continue  # a refusal may be a fluke of sampling: one more try, then it is final
             break
-        self._settle(request, key, response, truth)
+        self._settle(request, key, response, truth, row)
         bar.update()
         return response
 
-    def _settle(self, request: Request, key: str, response: Response, truth: Any) -> None:
+    def _settle(self, request: Request, key: str, response: Response, truth: Any, row: LedgerRow | None = None) -> None:
         """A request's final outcome, however it was sent: counted, and cached when it is a final answer (a
-        transient failure is only marked, and retried by the next run)."""
+        transient failure is only marked, and retried by the next run).
+
+        `row`, the ledger row of the attempt that answered, is journaled only once the answer is in the cache: a
+        run killed in between leaves that attempt "sent, outcome unknown" and the next run answers it from the
+        cache. Journaled first, the account would hold an answer the cache lost, paid for twice by the next run."""
         self._final(response, key)
-        if response.ok or response.reason == REFUSED:
+        if (response.ok or response.reason == REFUSED) and self.cfg.cache == "readwrite":
             self._record_truth(request, key, truth)
-            if self.cfg.cache == "readwrite":
-                (self._writes or self._cache).put(key, response, truth)
+            if self._writes is not None:
+                self._writes.put(key, response, truth, row)
+                return
+            self._cache.put(key, response, truth)
+        elif response.ok or response.reason == REFUSED:
+            self._record_truth(request, key, truth)
+        if row is not None:
+            self._ledger.append(row)
 
     def _final(self, response: Response, key: str) -> None:
         """Count a request's final outcome; stop the batch when the endpoint has answered none of the first ones."""
@@ -354,7 +365,8 @@ class LLM:
 
     async def _attempt(
         self, request: Request, key: str, attempt: int, in_flight: asyncio.Semaphore, retrying: bool = False
-    ) -> tuple[Response, Any]:
+    ) -> tuple[Response, Any, LedgerRow]:
+        """One attempt; a failure is recorded here, an answer's ledger row is returned for `_settle`."""
         async with in_flight:
             if self._down is not None:  # found down meanwhile: send nothing more
                 raise self._down
@@ -389,9 +401,9 @@ class LLM:
                     )
         response = dataclasses.replace(response, key=key)
         latency_s = time.perf_counter() - started if response.compute_s is None else response.compute_s
-        self._record(request, key, response, attempt=attempt, cache_hit=False, latency_s=latency_s,
-                     retried_failure=retrying)
-        return response, truth
+        row = self._row(request, key, response, attempt=attempt, cache_hit=False, latency_s=latency_s,
+                        retried_failure=retrying)
+        return response, truth, row
 
     # -------------------------------------------------------------------------------------- keys and records
 

@@ -158,25 +158,29 @@ def test_write_many_stores_answers_and_releases_their_claims_in_one_go(tmp_path)
 
 def test_turn_writes_land_at_the_end_of_the_loop_turn_and_raise_a_failed_write(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite", "readwrite")
-    writes = TurnWrites(cache)
+    recorded: list[tuple[dict, set]] = []  # each ledger row, with what the cache held when it was recorded
+    writes = TurnWrites(cache, lambda row: recorded.append((row, set(cache.get_many(["k"])))))
 
     async def in_a_loop() -> tuple[dict, dict]:
-        writes.put("k", Response(ok=True, text="K"), None)
+        writes.put("k", Response(ok=True, text="K"), None, {"key": "k"})
         before = cache.get_many(["k"])
         await asyncio.sleep(0)  # the turn ends
         return before, cache.get_many(["k"])
 
     before, after = asyncio.run(in_a_loop())
     assert before == {} and set(after) == {"k"}
+    # the attempt's ledger row (journaled: what a killed run's account keeps) only once its answer is stored
+    assert recorded == [({"key": "k"}, {"k"})]
     writes.put("now", Response(ok=True, text="N"), None)  # outside a loop: written at once
     assert set(cache.get_many(["now"])) == {"now"}
 
     cache._db.execute("PRAGMA query_only = ON")  # the file can no longer be written
 
     async def failing() -> None:
-        writes.put("lost", Response(ok=True, text="L"), None)
+        writes.put("lost", Response(ok=True, text="L"), None, {"key": "lost"})
         await asyncio.sleep(0)
 
     asyncio.run(failing())  # a loop callback's error would only be logged by the loop...
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         writes.flush()  # ...so the batch's last flush raises it
+    assert recorded[-1][0] == {"key": "lost"}  # paid for: in the account though the cache could not keep it
