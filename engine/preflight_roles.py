@@ -17,6 +17,7 @@ from engine.config import ConfigError, RunConfig, validation_error
 from engine.config_keys import did_you_mean
 from engine.graph import Graph, resolve_path
 from engine.llm.config import LLMConfig
+from engine.llm.sim_backend import sim_module
 from engine.run_env import role_config
 
 DEFAULT_ENDPOINT = "https://api.openai.com/v1"
@@ -94,6 +95,13 @@ def _need_local_model(model: str, key: str) -> None:
                                "the hf backend loads local models only")
 
 
+def _has_sim(experiment: str) -> bool:
+    try:
+        return importlib.util.find_spec(sim_module(experiment)) is not None
+    except ModuleNotFoundError:  # no package sims.<experiment>
+        return False
+
+
 def check_sim_settings(config: RunConfig) -> None:
     """Each key of a `sim` block is one of its settings or an experiment's block of error rates, and each rate is
     one that experiment's sim teacher knows (its DEFAULTS): the teacher reads a missing rate from them, so a
@@ -104,12 +112,12 @@ def check_sim_settings(config: RunConfig) -> None:
         for experiment, rates in sim.items():
             if experiment in SIM_SETTINGS or experiment == "generic":
                 continue
-            if not isinstance(rates, dict) or importlib.util.find_spec(f"stages.{experiment}") is None:
+            if not isinstance(rates, dict) or not _has_sim(experiment):
                 known = [*SIM_SETTINGS, *(e for e, r in sim.items() if isinstance(r, dict))]
                 raise ConfigError(f"{where}.{experiment}",
                                   f"unknown key: neither a sim setting nor an experiment with a sim teacher; "
                                   f"{did_you_mean(experiment, known)}")
-            defaults = getattr(importlib.import_module(f"stages.{experiment}.sim_teacher"), "DEFAULTS", None)
+            defaults = getattr(importlib.import_module(sim_module(experiment)), "DEFAULTS", None)
             for rate in rates if defaults is not None else ():
                 if rate not in defaults:
                     raise ConfigError(f"{where}.{experiment}.{rate}",

@@ -1,6 +1,6 @@
 """The sim backend: a deterministic simulated teacher, answering offline with the project's own handlers.
 
-Task `"<exp>.<task>"` is answered by `stages.<exp>.sim_teacher.HANDLERS[task]` (tasks `generic.*` by
+Task `"<exp>.<task>"` is answered by `sims.<exp>.teacher.HANDLERS[task]` (tasks `generic.*` by
 engine.llm.sim_generic), called as `handler(messages, rng, settings)` with `settings = sim.<exp>`.
 The RNG is seeded from (seed, task, messages, sample_index) alone, so a reply never depends on concurrency,
 order or what else is in the batch. Token counts are whitespace tokens, so the ledger and cost path run.
@@ -30,6 +30,11 @@ from engine.llm.types import LLMConfigError, Request, Response, SimReply, TokenL
 Handler = Callable[[list[dict[str, str]], random.Random, dict[str, Any]], SimReply]
 
 
+def sim_module(exp: str) -> str:
+    """The module whose HANDLERS answer experiment `exp`'s sim tasks and whose DEFAULTS are its error rates."""
+    return f"sims.{exp}.teacher"
+
+
 @cache
 def handler_for(task: str) -> Handler:
     exp, _, name = task.partition(".")
@@ -39,33 +44,34 @@ def handler_for(task: str) -> Handler:
         handlers = sim_generic.HANDLERS
     else:
         try:
-            handlers = importlib.import_module(f"stages.{exp}.sim_teacher").HANDLERS
+            handlers = importlib.import_module(sim_module(exp)).HANDLERS
         except ModuleNotFoundError as err:
             raise LLMConfigError(
-                f"the sim backend answers task {task!r} with stages.{exp}.sim_teacher.HANDLERS, "
+                f"the sim backend answers task {task!r} with {sim_module(exp)}.HANDLERS, "
                 f"which does not import: {err}"
             ) from err
     if name not in handlers:
         raise LLMConfigError(
-            f"no sim handler for task {task!r}: stages.{exp}.sim_teacher.HANDLERS has {sorted(handlers)}"
+            f"no sim handler for task {task!r}: {sim_module(exp)}.HANDLERS has {sorted(handlers)}"
         )
     return handlers[name]
 
 
 @cache
 def sim_code_hash(exp: str) -> str:
-    """A hash of the code that answers an experiment's sim tasks: this backend, the experiment's sim_teacher and
-    whatever they import (like a catalogue of templates), not the rest of the experiment's package. Editing it
-    must not serve replies written by the old code from the cache, nor reuse stages computed from them."""
+    """A hash of the code that answers an experiment's sim tasks: this backend, the experiment's sim teacher and
+    whatever they import (like a catalogue of templates, the data a teacher has memorised), never the experiment's
+    stages. Editing it must not serve replies written by the old code from the cache, nor reuse stages computed
+    from them; editing a stage changes no sim reply."""
     return code_version(sim_code_entries(exp))
 
 
 def sim_code_entries(exp: str) -> list[Path]:
-    """The modules whose import closure is the sim teacher of experiment `exp`."""
+    """The modules whose import closure is the sim teacher of experiment `exp` (sims/<exp>/teacher.py)."""
     if exp == "generic":
         return [Path(__file__)]
     try:
-        spec = importlib.util.find_spec(f"stages.{exp}.sim_teacher")
+        spec = importlib.util.find_spec(sim_module(exp))
     except ModuleNotFoundError:  # no such experiment: answering its task raises the error that says so
         spec = None
     return [Path(__file__)] + ([Path(spec.origin)] if spec and spec.origin else [])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from stages.autoif import constraint_space
+from sims.autoif import constraint_space
 
 Item = tuple[bool, bool]  # (good, kept)
 

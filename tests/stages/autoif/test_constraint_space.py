@@ -8,10 +8,11 @@ import random
 
 import pytest
 
-from stages.autoif import catalogue, catalogue_wide, constraint_space, sim_teacher
+from sims.autoif import catalogue, catalogue_wide, constraint_space
+from sims.autoif import teacher as sim_teacher
+from sims.autoif.teacher import augment
 from stages.autoif.constraints import Params as ConstraintParams
 from stages.autoif.constraints import constraints
-from stages.autoif.sim_teacher import augment
 
 EVERY = list(constraint_space.TEMPLATES) + list(constraint_space.COMBOS.values())
 

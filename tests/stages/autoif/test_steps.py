@@ -6,7 +6,8 @@ import json
 import random
 
 from engine.rows import Rejected
-from stages.autoif import catalogue, sim_teacher
+from sims.autoif import catalogue
+from sims.autoif import teacher as sim_teacher
 from stages.autoif.constraints import Params as DedupParams
 from stages.autoif.constraints import constraints
 from stages.autoif.nli import classified_label

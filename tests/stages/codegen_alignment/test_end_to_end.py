@@ -9,7 +9,7 @@ import pytest
 
 from engine.llm.sim_backend import handler_for
 from engine.testing import SHARED_DATA
-from stages.codegen_alignment import sim_teacher
+from sims.codegen_alignment import teacher as sim_teacher
 from tests.conftest import compose_and_run, lineage_problems, table
 from tests.stages.row_types import row_type_problems
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from engine.config import PROJECT_ROOT
 from engine.rows import Rejected
-from stages.principle_examples import sim_teacher
+from sims.principle_examples import teacher as sim_teacher
 from stages.principle_examples.candidates_checked import Params as CheckParams
 from stages.principle_examples.candidates_checked import candidates_checked
 from stages.principle_examples.examples_added import Params as AddParams

@@ -2,7 +2,7 @@
 correct checker (as verifier source code and as a host-side function), how to draw parameters, how to write a text
 that follows or breaks it, and how a model might get the parameters subtly wrong.
 
-Only the simulated teacher (sim_teacher.py) and sim reports use this module; the stages never do. Phrasings and
+Only the simulated teacher (teacher.py) and sim reports use this module; the stages never do. Phrasings and
 checker code are format strings: the same string writes a constraint and, turned into a regex, reads one back, so the
 sim understands constraints and verifier code from their text alone, as a model would.
 """

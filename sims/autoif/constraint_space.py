@@ -16,10 +16,10 @@ import string
 from functools import cache, lru_cache
 from typing import Any
 
-from stages.autoif import catalogue as _base
-from stages.autoif.catalogue import Params, Template, code_for, state
-from stages.autoif.catalogue_combos import CODE_SHAPE, CONNECTORS, SUFFIX, combinations, join_params
-from stages.autoif.catalogue_wide import FAMILIES, OPTIONS, widened
+from sims.autoif import catalogue as _base
+from sims.autoif.catalogue import Params, Template, code_for, state
+from sims.autoif.catalogue_combos import CODE_SHAPE, CONNECTORS, SUFFIX, combinations, join_params
+from sims.autoif.catalogue_wide import FAMILIES, OPTIONS, widened
 
 TEMPLATES: tuple[Template, ...] = tuple(widened(t) for t in _base.TEMPLATES) + FAMILIES  # one part each
 COMBOS: dict[str, Template] = combinations({t.name: t for t in TEMPLATES})

@@ -12,8 +12,8 @@ import dataclasses
 import random
 import re
 
-from stages.autoif import catalogue as cat
-from stages.autoif.catalogue import Params, Template, fit_words
+from sims.autoif import catalogue as cat
+from sims.autoif.catalogue import Params, Template, fit_words
 
 # ------------------------------------------------------------------------------------------------ word lists
 

@@ -12,7 +12,7 @@ import random
 import re
 import string
 
-from stages.autoif.catalogue import Params, Template
+from sims.autoif.catalogue import Params, Template
 
 SUFFIX = "_b"  # the add-on's parameters, renamed so that both parts may have an {n}
 CONNECTORS = ("", "Also, ", "In addition, ", "Moreover, ", "Furthermore, ", "Additionally, ")

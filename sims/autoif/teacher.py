@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.llm import SimReply
 from engine.llm.messages import last_message
-from stages.autoif import constraint_space as cat
+from sims.autoif import constraint_space as cat
 
 DEFAULTS: dict[str, float] = {
     # augment: share of lines that copy a seed, paraphrase another line, or cannot be checked by a function

@@ -1,0 +1,1 @@
+"""The sim teacher of principle_examples: `teacher.HANDLERS` answers its tasks, `teacher.DEFAULTS` its rates."""
