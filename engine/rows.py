@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import types
 import typing
 from collections.abc import Callable
@@ -79,15 +80,26 @@ def _arrow_type(hint: Any) -> pa.DataType:
     return _ARROW_TYPES.get(hint, pa.string())
 
 
-def declared_schema(func: Callable) -> pa.Schema | None:
-    """The row type a stage declares, `-> list[SomeRow]` or `-> list[SomeRow | Rejected]` with SomeRow a
-    TypedDict, as an Arrow schema: it gives an empty output its columns, so SQL downstream still binds."""
-    hint = typing.get_type_hints(func).get("return")
-    if typing.get_origin(hint) is not list:
-        return None
-    (item,) = typing.get_args(hint) or (None,)
-    candidates = typing.get_args(item) if typing.get_origin(item) in (typing.Union, types.UnionType) else (item,)
+def row_type(func: Callable) -> type | None:
+    """The TypedDict a stage declares its rows as: `-> list[SomeRow]` or `-> list[SomeRow | Rejected]` (a `fn`
+    stage), `-> SomeRow` or `-> SomeRow | None` (a `map` stage: the engine adds parent_ids), or, for a `filter`
+    stage, the type of the row it takes (`row: SomeRow`): the rows it keeps are the rows it is given."""
+    hints = typing.get_type_hints(func)
+    hint = hints.get("return")
+    if typing.get_origin(hint) is list:
+        (hint,) = typing.get_args(hint) or (None,)
+    candidates = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     rows = [c for c in candidates if typing.is_typeddict(c)]
-    if len(rows) != 1:
+    if not rows and hint is not None and set(candidates) <= {bool, str}:  # a filter: its row parameter's type
+        first = next(iter(inspect.signature(func).parameters), None)
+        rows = [hints[first]] if first in hints and typing.is_typeddict(hints[first]) else []
+    return rows[0] if len(rows) == 1 else None
+
+
+def declared_schema(func: Callable) -> pa.Schema | None:
+    """The row type a stage declares (`row_type`) as an Arrow schema: it gives an empty output its columns, so
+    SQL downstream still binds."""
+    rows = row_type(func)
+    if rows is None:
         return None
-    return pa.schema([pa.field(k, _arrow_type(v)) for k, v in typing.get_type_hints(rows[0]).items()])
+    return pa.schema([pa.field(k, _arrow_type(v)) for k, v in typing.get_type_hints(rows).items()])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -12,8 +14,14 @@ class Params(BaseModel):
     per_round: int = Field(ge=1)
 
 
+class Compound(TypedDict):
+    text: str
+    families: list[str]
+    parent_ids: list[str]  # the two constraints joined
+
+
 def compounds(constraints_verifiable: list[dict], compounds_history: list[dict], params: Params,
-              ctx: Context) -> list[dict]:
+              ctx: Context) -> list[Compound]:
     made = {tuple(sorted(c["parent_ids"])) for c in compounds_history}
     pairs = [
         (a, b)

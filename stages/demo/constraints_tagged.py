@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
@@ -12,7 +13,13 @@ class Params(BaseModel):
     families: dict[str, list[str]]  # family -> keywords; the first family with a keyword in the text wins
 
 
-def constraints_tagged(row: dict, params: Params) -> dict:
+class TaggedConstraint(TypedDict):
+    text: str
+    family: str  # a key of params.families, or "unclassified"
+    numbers: list[int]
+
+
+def constraints_tagged(row: dict, params: Params) -> TaggedConstraint:
     text = row["text"]
     lowered = text.lower()
     family = next((f for f, words in params.families.items() if any(w in lowered for w in words)), "unclassified")

@@ -9,23 +9,24 @@ from pathlib import Path
 import duckdb
 
 from engine.graph import import_callable
-from engine.rows import declared_schema
+from engine.rows import declared_schema, row_type
 from tests.conftest import table
 
 ENGINE_COLUMNS = {"id", "iteration"}  # the engine adds these to every (loop) table
+PER_ROW_KINDS = ("map", "filter")  # their rows get parent_ids from the engine: the row each came from
 # a column that held only nulls or empty lists in a run is stored as text: its declared type cannot be seen
 UNTYPED = {"VARCHAR", "VARCHAR[]"}
 
 
-def python_stages(stages: dict) -> dict[str, str]:
-    """{stage name: "module:function"} of every fn/map/filter stage, loops included."""
+def python_stages(stages: dict) -> dict[str, tuple[str, str]]:
+    """{stage name: (kind, "module:function")} of every fn/map/filter stage, loops included."""
     found = {}
     for name, spec in stages.items():
         if "loop" in spec:
             found |= python_stages(spec["loop"]["stages"])
         for kind in ("fn", "map", "filter"):
             if kind in spec:
-                found[name] = spec[kind]
+                found[name] = (kind, spec[kind])
     return found
 
 
@@ -39,9 +40,8 @@ def _duckdb_types(schema) -> dict[str, str]:
 def _optional_keys(func) -> set[str]:
     """The NotRequired keys of a stage's row type (read from the hints: with postponed annotations Python 3.11
     does not fill __optional_keys__)."""
-    (item,) = typing.get_args(typing.get_type_hints(func)["return"])
-    rows = [t for t in (*typing.get_args(item), item) if typing.is_typeddict(t)]
-    return {k for t in rows for k, h in typing.get_type_hints(t, include_extras=True).items()
+    rows = row_type(func)
+    return {k for k, h in typing.get_type_hints(rows, include_extras=True).items()
             if typing.get_origin(h) is typing.NotRequired}
 
 
@@ -61,7 +61,7 @@ def row_type_problems(run_dir: Path, experiment: str) -> dict[str, str]:
     per ..."), that declares no row type, or whose table in the run has other columns than it declares (a stage
     the run did not reach is checked for the first two only); empty when all is well."""
     problems = {}
-    for name, target in python_stages(composed_stages(experiment)).items():
+    for name, (kind, target) in python_stages(composed_stages(experiment)).items():
         func = import_callable(target, name)
         doc = f"{inspect.getmodule(func).__doc__ or ''} {func.__doc__ or ''}".lower()
         schema = declared_schema(func)
@@ -69,7 +69,7 @@ def row_type_problems(run_dir: Path, experiment: str) -> dict[str, str]:
             problems[name] = "no grain in its docstring"
             continue
         if schema is None:
-            problems[name] = "no row type (return list[SomeRow] with SomeRow a TypedDict)"
+            problems[name] = "no row type (TypedDict SomeRow: fn -> list[SomeRow], map -> SomeRow, filter row: SomeRow)"
             continue
         actual = dict(table(run_dir, "select column_name, data_type from information_schema.columns "
                                      f"where table_name = '{name}'"))
@@ -77,7 +77,8 @@ def row_type_problems(run_dir: Path, experiment: str) -> dict[str, str]:
             continue  # not run with these settings
         optional = _optional_keys(func)
         declared = _duckdb_types(schema)
-        missing = sorted(set(actual) - ENGINE_COLUMNS - set(declared))
+        engine_columns = ENGINE_COLUMNS | ({"parent_ids"} if kind in PER_ROW_KINDS else set())
+        missing = sorted(set(actual) - engine_columns - set(declared))
         extra = sorted(set(declared) - set(actual) - optional)
         mistyped = sorted(f"{c} {declared[c]} (table: {t})" for c, t in actual.items()
                           if c in declared and t != declared[c] and t not in UNTYPED)
