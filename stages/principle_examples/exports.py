@@ -1,5 +1,5 @@
 """One row per exported file: every version as JSONL in the original tool's field names (human_prompt,
-assistant_answer, critique, rewrite; plus id, lineage and the simulated flag), and the best version by test
+assistant_answer, critique, rewrite; plus id, lineage and the simulated flag), and the version chosen by validation
 pass rate once more as `..._best.jsonl`. The same as a Hugging Face dataset in exports/hf/ (one split a version,
 `v<k>`, and `best`) and a LLaMA-Factory `dataset_info.json` entry per file (alpaca format: the human prompt, and
 the rewrite that follows the principle as the response)."""

@@ -1,5 +1,5 @@
 """The principle_examples section of summary.json (each version's validation pass rate with its 95% interval, the
-best version by validation pass rate and its test pass rate, the only test figure reported, how often the checker
+best version by validation pass rate and its test pass rate, the only test figure measured, how often the checker
 agreed with the sim's intended letters) and plots/pass_rate_per_version.png."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import duckdb
 from engine.query_rows import query_rows
 
 
-def plot_pass_rates(versions: list[dict], path: Path) -> None:
+def plot_pass_rates(versions: list[dict], tested: dict, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +23,8 @@ def plot_pass_rates(versions: list[dict], path: Path) -> None:
     xs = [v["version"] for v in versions]
     best = next(v for v in versions if v["is_best"])
     # validation for every version (it chooses); test for the chosen version only (it is measured once)
-    for split, shown, style, shift in (("validation", versions, "o-", -0.05), ("test", [best], "s", 0.05)):
+    on_test = [tested] if tested["test_n"] else []
+    for split, shown, style, shift in (("validation", versions, "o-", -0.05), ("test", on_test, "s", 0.05)):
         rates = [v[f"{split}_pass_rate"] for v in shown]
         errors = [[r - v[f"{split}_low"] for r, v in zip(rates, shown, strict=True)],
                   [v[f"{split}_high"] - r for r, v in zip(rates, shown, strict=True)]]
@@ -60,15 +61,16 @@ def checker_agreement(con: duckdb.DuckDBPyConnection) -> dict | None:
 
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     versions = query_rows(con, "select * from versions_ranked order by version")
-    plot_pass_rates(versions, run_dir / "plots" / "pass_rate_per_version.png")
+    [best] = query_rows(con, "select * from chosen_version_test")
+    plot_pass_rates(versions, best, run_dir / "plots" / "pass_rate_per_version.png")
     keys = ("version", "parent_version", "examples", "examples_added", "validation_pass_rate", "validation_low",
-            "validation_high", "test_pass_rate", "test_low", "test_high", "is_best")
-    best = next(v for v in versions if v["is_best"])
+            "validation_high", "is_best")
     return {"principle_examples": {
         "versions": [{k: v[k] for k in keys} for v in versions],
         "best_version": best["version"],
         "chosen_by": "validation_pass_rate",
         "best_validation_pass_rate": best["validation_pass_rate"],
+        "best_test_n": best["test_n"],
         "best_test_pass_rate": best["test_pass_rate"],
         "best_test_interval": [best["test_low"], best["test_high"]],
         "checker_agreement": checker_agreement(con),

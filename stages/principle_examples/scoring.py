@@ -1,5 +1,6 @@
-"""Measuring one library version: every item of both splits critiqued and rewritten with the version's examples
-as context, each rewrite judged by the principle's checker. Shared by `evaluation_seed` and `evaluation`."""
+"""Measuring one library version: the items of a split critiqued and rewritten with the version's examples as
+context, each rewrite judged by the principle's checker. Shared by `evaluation_seed` and `evaluation` (every
+version on validation, which chooses) and `evaluation_test` (the chosen version on test, once)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class Evaluation(TypedDict):
     simulated: bool
     failure: str | None  # why the teacher gave no rewrite (no_critique, no_rewrite, truncated)
     parent_ids: list[str]
+
+
+def validation_items(items: list[dict]) -> list[dict]:
+    """The items versions are compared on: a version's test figure is never computed before it is chosen."""
+    return [i for i in items if i["split"] == "validation"]
 
 
 def evaluate_version(version: int, library: list[dict], items: list[dict], params: TeacherParams,

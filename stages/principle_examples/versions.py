@@ -1,5 +1,6 @@
-"""One row per frozen version: its parent, its examples, what it added, and its pass rate with a Wilson 95%
-interval on validation and on test. Round `iteration` freezes version `iteration + 1`; round 0 also records
+"""One row per frozen version: its parent, its examples, what it added, and its validation pass rate with a
+Wilson 95% interval (the figure versions are chosen by; only the chosen one is measured on test, after the rounds:
+chosen_version.py). Round `iteration` freezes version `iteration + 1`; round 0 also records
 version 0 (the seed library), which it is the first to see. The loop's stop condition reads this table."""
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from stages.common.stats import wilson_interval
-
-SPLITS = ("validation", "test")
 
 
 class Version(TypedDict):
@@ -27,11 +26,6 @@ class Version(TypedDict):
     validation_pass_rate: float | None
     validation_low: float
     validation_high: float
-    test_n: int
-    test_passed: int
-    test_pass_rate: float | None
-    test_low: float
-    test_high: float
 
 
 def _version_row(version: int, parent: int | None, library: list[dict], evaluation: list[dict],
@@ -40,13 +34,18 @@ def _version_row(version: int, parent: int | None, library: list[dict], evaluati
     row = {"version": version, "parent_version": parent, "examples": len(library), "examples_added": len(added),
            "added_ids": added, "example_ids": sorted(e["id"] for e in library),
            "parent_ids": sorted(e["id"] for e in evaluation)}
-    for split in SPLITS:
-        n = sum(1 for i in items if i["split"] == split)
-        passed = sum(1 for e in evaluation if e["split"] == split and e["passed"])
-        low, high = wilson_interval(passed, n)
-        row |= {f"{split}_n": n, f"{split}_passed": passed,
-                f"{split}_pass_rate": round(passed / n, 4) if n else None, f"{split}_low": low, f"{split}_high": high}
-    return row
+    return row | pass_rate("validation", items, evaluation)
+
+
+def pass_rate(split: str, items: list[dict], evaluation: list[dict]) -> dict:
+    """`<split>_n`, `_passed`, `_pass_rate` and its Wilson 95% interval `_low`, `_high`: every item of the split
+    is in the denominator, so an item the teacher gave no usable rewrite for (or whose call failed) counts as a
+    failure."""
+    n = sum(1 for i in items if i["split"] == split)
+    passed = sum(1 for e in evaluation if e["split"] == split and e["passed"])
+    low, high = wilson_interval(passed, n)
+    return {f"{split}_n": n, f"{split}_passed": passed, f"{split}_pass_rate": round(passed / n, 4) if n else None,
+            f"{split}_low": low, f"{split}_high": high}
 
 
 def versions(library: list[dict], library_prev: list[dict], evaluation: list[dict], evaluation_prev: list[dict],

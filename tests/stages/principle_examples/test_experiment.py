@@ -55,11 +55,10 @@ def test_run_succeeds_chooses_on_validation_and_reports_test_for_the_chosen_vers
         assert 0 <= v["validation_low"] <= v["validation_pass_rate"] <= v["validation_high"] <= 1
     [best] = [v for v in versions if v["is_best"]]
     assert best["validation_pass_rate"] == max(v["validation_pass_rate"] for v in versions)
-    assert 0 <= best["test_low"] <= best["test_pass_rate"] <= best["test_high"] <= 1
-    assert all(v["test_pass_rate"] is None for v in versions if not v["is_best"])  # the test split is read once
-    assert section["best_test_pass_rate"] == best["test_pass_rate"] and section["best_version"] == best["version"]
-    # the versions table still holds every version's test figure: versions_ranked only shows the chosen one's
-    assert len(table(run_dir, "select * from versions where test_pass_rate is not null")) == 4
+    assert section["best_version"] == best["version"]
+    assert 0 <= section["best_test_interval"][0] <= section["best_test_pass_rate"] <= section["best_test_interval"][1]
+    assert section["best_test_n"] == len(TEST_PROMPTS)
+    assert all(not k.startswith("test") for v in versions for k in v)  # no other version has a test figure
     assert (run_dir / "plots" / "pass_rate_per_version.png").stat().st_size > 0
     assert summary["principle_examples"]["checker_agreement"]["agree"] > 0.95
 
@@ -112,11 +111,30 @@ def test_library_holds_only_compliant_non_duplicate_examples(sim_run):
 def test_test_set_never_reaches_a_generation_prompt(sim_run):
     _, _, sent, _ = sim_run
     generation = [text for stage, text in sent if stage in GENERATION_STAGES]
-    evaluation = [text for stage, text in sent if stage == "evaluation"]
+    tested = [text for stage, text in sent if stage == "evaluation_test"]
     assert generation and {stage for stage, _ in sent} >= GENERATION_STAGES
     leaked = [p for p in TEST_PROMPTS if any(json.dumps(p)[1:-1] in text for text in generation)]
     assert leaked == []
-    assert all(any(json.dumps(p)[1:-1] in text for text in evaluation) for p in TEST_PROMPTS)  # the check can fail
+    assert all(any(json.dumps(p)[1:-1] in text for text in tested) for p in TEST_PROMPTS)  # the check can fail
+
+
+def test_only_the_version_chosen_on_validation_is_measured_on_test_once(sim_run):
+    summary, run_dir, sent, _ = sim_run
+    measured = [text for stage, text in sent if stage in ("evaluation_seed", "evaluation")]
+    assert measured and not [p for p in TEST_PROMPTS if any(json.dumps(p)[1:-1] in text for text in measured)]
+    assert table(run_dir, "select distinct split from evaluation_seed union select distinct split "
+                          "from evaluation") == [("validation",)]
+    # one critique per test item, for one version: the one versions_ranked chose
+    critiques = [text for stage, text in sent if stage == "evaluation_test" and text.count('"role"') == 2]
+    assert len(critiques) == len(TEST_PROMPTS)
+    [(best,)] = table(run_dir, "select version from versions_ranked where is_best")
+    assert table(run_dir, "select distinct version, split from evaluation_test") == [(best, "test")]
+    [(examples,)] = table(run_dir, f"select list(rewrite) from library_versions where version = {best}")
+    assert all(all(json.dumps(r)[1:-1] in text for r in examples) for text in critiques)
+    [(version, n, passed)] = table(run_dir, "select version, test_n, test_passed from chosen_version_test")
+    assert (version, n) == (best, len(TEST_PROMPTS))
+    assert round(passed / n, 4) == summary["principle_examples"]["best_test_pass_rate"]
+    assert passed == table(run_dir, "select count(*) from evaluation_test where passed")[0][0]
 
 
 def test_every_version_is_exported_in_the_original_field_names(sim_run):
