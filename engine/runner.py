@@ -8,10 +8,8 @@ function (engine.calling), where shards run (engine.executor), the end of the ru
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
-import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -40,9 +38,10 @@ def run(cfg: DictConfig | dict, run_dir: Path) -> dict:
     exception: a ConfigError when `run_dir` cannot be written, as there is then no place for the summary."""
     check_writable(run_dir, "hydra.run.dir")
     started = time.perf_counter()
-    # the funnel plot at the end needs matplotlib, half a second to import: import it meanwhile, as stages mostly
-    # wait on DuckDB, models or the sandbox, all of which release the GIL
-    threading.Thread(target=importlib.import_module, args=("matplotlib.figure",), daemon=True).start()
+    # matplotlib (for the funnel plot) is imported when the plot is drawn, not in a thread meanwhile: its import
+    # calls ast.parse (inspect.signature), and on CPython 3.11 two threads in ast.parse at once share one recursion
+    # counter and fail with "SystemError: AST constructor recursion depth mismatch" (cpython#106905), as
+    # engine.code_version's ast.parse did, now and then, beside it
     env: RunEnv | None = None
     name = (cfg.get("name") if hasattr(cfg, "get") else None) or "unknown"
     status, error = "ok", None
