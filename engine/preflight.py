@@ -26,7 +26,8 @@ from engine.config import PROJECT_ROOT, ConfigError, RunConfig, in_user_terms, l
 from engine.config_keys import did_you_mean
 from engine.executor import check_shards, load_executor_config, make_executor
 from engine.graph import Graph, Loop, build, import_callable, resolve_path
-from engine.preflight_roles import check_endpoints, check_model_roles, check_sim_settings
+from engine.preflight_endpoints import check_endpoints
+from engine.preflight_roles import check_model_roles, check_sim_settings
 
 
 def check(cfg: DictConfig | dict) -> tuple[RunConfig, Graph]:

@@ -1,14 +1,12 @@
 """The preflight of the model roles: each role block names a role a stage uses, each role's config (the `llm` group
 with `roles.<role>` merged over it) is valid, at the key the user wrote and with the nearest known key for a typo,
-its backend's package is installed, its key or files are there, and each OpenAI-compatible endpoint answers."""
+its backend's package is installed, and its key or files are there (its endpoint: engine.preflight_endpoints)."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,8 +18,6 @@ from engine.llm.config import LLMConfig
 from engine.llm.sim_backend import sim_module
 from engine.run_env import role_config
 
-DEFAULT_ENDPOINT = "https://api.openai.com/v1"
-ENDPOINT_TIMEOUT_S = 10.0
 SIM_SETTINGS = ("seed", "latency_ms")  # the sim block's own keys; every other key is an experiment's rates
 
 
@@ -122,33 +118,3 @@ def check_sim_settings(config: RunConfig) -> None:
                 if rate not in defaults:
                     raise ConfigError(f"{where}.{experiment}.{rate}",
                                       f"unknown key; {did_you_mean(rate, defaults)}")
-
-
-def check_endpoints(config: RunConfig, graph: Graph) -> None:
-    """One GET /models per OpenAI-compatible endpoint: a server that is down or refuses the key is found now,
-    not after the stages before the first model stage have run. Any other answer (even 404) means it is up."""
-    checked: set[str] = set()
-    for role in roles_used(graph):
-        cfg = role_settings(config, role)
-        if cfg.backend != "openai":
-            continue
-        key = cfg.api_key or os.environ.get("OPENAI_API_KEY")
-        for url in cfg.base_url if isinstance(cfg.base_url, list) else [cfg.base_url or DEFAULT_ENDPOINT]:
-            if url in checked:
-                continue
-            checked.add(url)
-            try:
-                request = urllib.request.Request(f"{url.rstrip('/')}/models",
-                                                 headers={"Authorization": f"Bearer {key}"})
-                with urllib.request.urlopen(request, timeout=min(cfg.timeout_s, ENDPOINT_TIMEOUT_S)) as reply:
-                    status = reply.status
-            except urllib.error.HTTPError as e:
-                status = e.code
-            except (OSError, ValueError) as e:  # refused, unresolvable, timed out, not a URL
-                reason = getattr(e, "reason", None) or e
-                raise ConfigError(role_key(config, role, "base_url"),
-                                  f"endpoint {url} does not answer GET /models ({reason}); is the server running? "
-                                  "(check_endpoints=false skips this check)") from None
-            if status in (401, 403):
-                raise ConfigError(role_key(config, role, "api_key"),
-                                  f"endpoint {url} refused the API key (HTTP {status} on GET /models)")

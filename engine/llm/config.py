@@ -87,8 +87,9 @@ class LLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     backend: Literal["sim", "openai", "hf", "replay"] = "sim"
     model: str = "sim-teacher"  # a model name (openai), a local path (hf) or a label (sim)
-    # openai: any OpenAI-compatible endpoint; None means api.openai.com; a list is a fleet (engine.llm.fleet),
-    # with max_in_flight, rpm and tpm holding per endpoint
+    # openai: any OpenAI-compatible endpoint; None means OPENAI_BASE_URL, else api.openai.com (resolved once for
+    # both transports: engine.llm.openai_backend.endpoint_urls); a list is a fleet (engine.llm.fleet), with
+    # max_in_flight, rpm and tpm holding per endpoint
     base_url: str | list[str] | None = None
     api_key: str | None = None  # None: the OPENAI_API_KEY environment variable
     # openai: how chat completions are sent (engine.llm.wire): a lean aiohttp client, near a bare client's CPU

@@ -27,10 +27,10 @@ def make_llm(role_cfg: Any, *, stage: str, role: str, cache_dir: Path | str, led
         backend = Fleet(cfg, cache_dir)  # holds each endpoint's own slots and rate limits
         cfg = backend.llm_config
     elif cfg.backend == "openai":
-        from engine.llm.openai_backend import DEFAULT_BASE_URL, OpenAIBackend
+        from engine.llm.openai_backend import OpenAIBackend
 
         backend = OpenAIBackend(cfg)
-        shared = limits_dir(cache_dir, cfg.base_url or DEFAULT_BASE_URL)
+        shared = limits_dir(cache_dir, backend.base_url)
         slots = shared_slots(shared, cfg.max_in_flight)
         if cfg.rpm or cfg.tpm:
             rate = SharedRateLimit(shared / "rate.sqlite", rpm=cfg.rpm, tpm=cfg.tpm)

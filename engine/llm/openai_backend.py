@@ -37,7 +37,7 @@ from engine.llm.config import LLMConfig
 from engine.llm.types import REFUSED, LLMConfigError, Request, Response, Retryable, TokenLogprob
 from engine.llm.wire import AioHttpWire, SdkWire, StatusError, Unreachable
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the openai client's, when base_url is null
+DEFAULT_BASE_URL = "https://api.openai.com/v1"  # the openai client's, when base_url is null and OPENAI_BASE_URL unset
 SIM_FINGERPRINT = "execfeed-sim"  # system_fingerprint of the loopback server: its replies are simulated
 SIM_TRUTH_FIELD = "execfeed_sim_truth"  # the loopback server's ground truth of a reply, beside the standard fields
 CUSTOM_ID_SEP = "|"  # in a batch line's custom_id, between task, sample index and cache key
@@ -72,13 +72,28 @@ def parse_custom_id(value: str) -> tuple[str, int, str]:
     return task, int(sample), key
 
 
+def endpoint_urls(base_url: str | list[str] | None) -> list[str]:
+    """The endpoints `llm.base_url` means, for everything that sends to one (either transport, the Batch API) or
+    names one (cache keys, shared limits, the preflight): a null base_url is OPENAI_BASE_URL when set, as the
+    openai client reads it, else OpenAI's own. Resolved here once, so the aiohttp transport never sends to
+    another server than the SDK would, nor caches its replies under another's name."""
+    if isinstance(base_url, list):
+        return base_url
+    return [base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL]
+
+
+def endpoint_url(base_url: str | None) -> str:
+    """The one endpoint of a single (not fleet) `base_url`: see endpoint_urls."""
+    (url,) = endpoint_urls(base_url)
+    return url
+
+
 def endpoint_identity(cfg: LLMConfig) -> str:
     """Which server answers, for cache keys and fingerprints: `endpoint_id` when declared, else the base_url
     (a fleet: its sorted list) with scheme and host lower-cased and no trailing slash."""
     if cfg.endpoint_id:
         return cfg.endpoint_id
-    urls = cfg.base_url if isinstance(cfg.base_url, list) else [cfg.base_url or DEFAULT_BASE_URL]
-    return ",".join(sorted(_normalise_url(u) for u in urls))
+    return ",".join(sorted(_normalise_url(u) for u in endpoint_urls(cfg.base_url)))
 
 
 def _normalise_url(url: str) -> str:
@@ -115,10 +130,11 @@ class OpenAIBackend:
                 "(any string for a local endpoint such as vLLM or the loopback server)"
             )
         self.identity = endpoint_identity(cfg)
+        self.base_url = endpoint_url(cfg.base_url)
         self._client: Any = None
         self._sessions = 0
         # the lean transport, when chosen; otherwise calls go through the SDK client of the open session
-        self._lean = (AioHttpWire(cfg.base_url or DEFAULT_BASE_URL, self.api_key, cfg.timeout_s)
+        self._lean = (AioHttpWire(self.base_url, self.api_key, cfg.timeout_s)
                       if cfg.transport == "aiohttp" else None)
         self._wire: Any = self._lean
 
@@ -132,7 +148,7 @@ class OpenAIBackend:
         if self._sessions == 0 and (self._lean is None or self.cfg.mode == "batch"):
             self._client = self._openai.AsyncOpenAI(
                 api_key=self.api_key,
-                base_url=self.cfg.base_url,
+                base_url=self.base_url,
                 max_retries=0,
                 timeout=self.cfg.timeout_s,
                 http_client=self._openai.DefaultAioHttpClient(timeout=self.cfg.timeout_s),

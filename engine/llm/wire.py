@@ -10,11 +10,15 @@ Both raise the same two errors, so what is retried and what is recorded is decid
 `StatusError` for an HTTP error status (with its headers, for Retry-After) and `Unreachable` for a request that
 got no reply (with whether it never reached a server, so its cost is known to be nothing). A timeout is
 asyncio's TimeoutError on both. The Files and Batches APIs (llm.mode: batch) always go through the SDK.
+
+Both log one line per request that got an answer or none (`REQUEST_LOG`, at DEBUG: off unless asked for with
+`hydra.verbose=[engine.llm.wire]`, as a real run sends hundreds of thousands).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +28,7 @@ import orjson
 from yarl import URL
 
 USER_AGENT = "execfeed (aiohttp)"
+REQUEST_LOG = logging.getLogger(__name__)  # one DEBUG line per request, on either transport
 
 
 class StatusError(Exception):
@@ -96,20 +101,27 @@ class AioHttpWire:
 
     async def post(self, path: str, body: dict[str, Any], headers: Mapping[str, str]) -> bytes:
         """The reply body of a 2xx; StatusError, Unreachable, or asyncio.TimeoutError (past timeout_s)."""
+        url = self._url(path)
         try:
-            async with self._session.post(self._url(path), data=orjson.dumps(body), headers=headers) as reply:
+            async with self._session.post(url, data=orjson.dumps(body), headers=headers) as reply:
                 raw = await reply.read()
                 status = reply.status
+                REQUEST_LOG.debug("POST %s: HTTP %d", url, status)
                 if status >= 400:
                     raise StatusError(status, status_message(status, raw), reply.headers)
                 return raw
         except aiohttp.ClientConnectorError as err:  # before anything was sent
             refused = isinstance(err.os_error, ConnectionRefusedError)
-            raise Unreachable(f"cannot connect: {err}", refused=refused) from err
+            raise _unreachable(url, f"cannot connect: {err}", refused=refused) from err
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as err:
-            raise Unreachable(f"connection dropped: {err!r}", refused=False) from err
+            raise _unreachable(url, f"connection dropped: {err!r}", refused=False) from err
         except aiohttp.ClientResponseError as err:  # an unreadable status line or headers
-            raise Unreachable(f"unreadable reply: {err!r}", refused=False) from err
+            raise _unreachable(url, f"unreadable reply: {err!r}", refused=False) from err
+
+
+def _unreachable(url: object, message: str, *, refused: bool) -> Unreachable:
+    REQUEST_LOG.debug("POST %s: no reply (%s)", url, message)
+    return Unreachable(message, refused=refused)
 
 
 class SdkWire:
@@ -124,13 +136,17 @@ class SdkWire:
         import openai
 
         try:
-            return await self._client.post(path, body=body, cast_to=bytes, options={"headers": dict(headers)})
+            raw = await self._client.post(path, body=body, cast_to=bytes, options={"headers": dict(headers)})
         except openai.APIStatusError as err:
+            REQUEST_LOG.debug("POST %s%s: HTTP %d", self._client.base_url, path.lstrip("/"), err.status_code)
             raise StatusError(err.status_code, err.message, err.response.headers) from err
         except openai.APIConnectionError as err:  # includes the client's timeouts; its aiohttp transport
             # reports a dropped connection, and a refused one, as a timeout, so the cause says which it was
             message = f"{err.message} ({err.__cause__!r})" if err.__cause__ else err.message
-            raise Unreachable(message, refused=_refused(err)) from err
+            raise _unreachable(f"{self._client.base_url}{path.lstrip('/')}", message, refused=_refused(err)) from err
+        # the generic post returns the body, not the status (a 2xx: the SDK raised for any other)
+        REQUEST_LOG.debug("POST %s%s: answered", self._client.base_url, path.lstrip("/"))
+        return raw
 
 
 def _refused(err: BaseException) -> bool:

@@ -1,6 +1,7 @@
 """A loopback OpenAI-compatible server answering with the sim backend, with injected faults.
 
     python -m engine.testing.fake_openai --port 0 [--latency-ms N] [--fail-rate P] [--seed S] [--down-for-s K]
+        [--models M1,M2]
 
 prints its base URL (`http://127.0.0.1:PORT/v1`) as the first line of stdout, then serves
 POST /v1/chat/completions (with logprobs/top_logprobs), each reply N ms after its request arrived. Headers
@@ -18,9 +19,13 @@ as an endpoint that is down (or still loading its model).
 The Files and Batches APIs (/v1/files, /v1/batches: engine.testing.fake_batches) answer batch lines with the same
 sim answers and faults, over `--batch-delay-s` per batch.
 
+`--models M1,M2`: GET /v1/models lists these models (as vLLM or OpenAI list theirs; requests for any model are
+still answered); without it the server has no /v1/models (404), as a server that lists nothing.
+
 GET /stats gives {"requests", "answered", "billed_tokens", "in_flight", "max_in_flight", "faults": {kind: n},
-"batches", "batch_lines"}: `answered` counts replies sent with a usage block (what an endpoint bills, online or in
-a batch), `billed_tokens` their tokens; POST /stats/reset zeroes the online counts.
+"batches", "batch_lines", "model_lists"}: `answered` counts replies sent with a usage block (what an endpoint
+bills, online or in a batch), `billed_tokens` their tokens, `model_lists` the GETs of /v1/models; POST
+/stats/reset zeroes the online counts.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class FakeOpenAI:
         sim: SimSettings | None = None,
         down_for_s: float = 0.0,
         batch_delay_s: float = 0.0,
+        models: tuple[str, ...] | None = None,
     ):
         unknown = set(faults) - set(FAULTS)
         if unknown:
@@ -90,6 +96,7 @@ class FakeOpenAI:
         self.started = time.monotonic()
         self.down_for_s = down_for_s
         self.batch_api = FakeBatchAPI(self, batch_delay_s)
+        self.models = models
         self.reset()
 
     def reset(self) -> None:
@@ -98,6 +105,7 @@ class FakeOpenAI:
         self.billed_tokens = 0
         self.in_flight = 0
         self.max_in_flight = 0
+        self.model_lists = 0
         self.fault_counts: Counter[str] = Counter()
 
     def stats(self) -> dict:
@@ -108,12 +116,15 @@ class FakeOpenAI:
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "faults": dict(self.fault_counts),
+            "model_lists": self.model_lists,
             **self.batch_api.stats(),
         }
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
+        if self.models is not None:
+            app.router.add_get("/v1/models", self._list_models)
         app.router.add_get("/stats", self._get_stats)
         app.router.add_post("/stats/reset", self._reset_stats)
         app.router.add_post("/faults", self._set_plan)
@@ -137,6 +148,11 @@ class FakeOpenAI:
         return web.json_response({"plan": plan})
 
     # -------------------------------------------------------------------------------------------- the API
+
+    async def _list_models(self, _request: web.Request) -> web.Response:
+        self.model_lists += 1
+        data = [{"id": model, "object": "model", "created": 0, "owned_by": "execfeed"} for model in self.models]
+        return web.json_response({"object": "list", "data": data})
 
     def draw_fault(self, raw: bytes, sample: str) -> str | None:
         if self.plan:
@@ -358,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after-s", type=float, default=0.05, help="Retry-After sent with a 429")
     parser.add_argument("--down-for-s", type=float, default=0.0, help="answer 503 to everything for K seconds")
     parser.add_argument("--batch-delay-s", type=float, default=0.0, help="how long a batch takes to answer")
+    parser.add_argument("--models", default=None, help="comma-separated models GET /v1/models lists (default: 404)")
     args = parser.parse_args(argv)
     server = FakeOpenAI(
         latency_ms=args.latency_ms,
@@ -368,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_after_s=args.retry_after_s,
         down_for_s=args.down_for_s,
         batch_delay_s=args.batch_delay_s,
+        models=None if args.models is None else tuple(args.models.split(",")),
     )
 
     async def serve() -> None:

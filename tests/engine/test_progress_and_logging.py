@@ -1,6 +1,7 @@
 """`progress=false` turns off every bar (stages', the sandbox's, the model roles'), and engine.log has no line per
-HTTP request unless asked for with `hydra.verbose=[httpx2]`: a real run sends hundreds of thousands. (The default
-aiohttp transport logs no requests at all; the SDK transport's client does, through httpx2.)"""
+HTTP request unless asked for with `hydra.verbose=[engine.llm.wire]`: a real run sends hundreds of thousands.
+(The SDK transport's client would log each request through httpx2; tests/llm/test_wire.py checks the flag on
+both transports.)"""
 
 from __future__ import annotations
 
@@ -25,14 +26,17 @@ def engine(*args: str, tmp_path: Path, name: str) -> tuple[subprocess.CompletedP
 
 def test_progress_false_draws_no_bar_and_requests_are_logged_only_when_asked(tmp_path):
     with serve_in_thread() as server:
-        endpoint = ["llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x", "llm.transport=sdk"]
-        quiet, quiet_log = engine(*SMALL_AUTOIF, *endpoint, "progress=false", tmp_path=tmp_path, name="quiet")
+        endpoint = ["llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x"]
+        quiet, quiet_log = engine(*SMALL_AUTOIF, *endpoint, "llm.transport=sdk", "progress=false", tmp_path=tmp_path,
+                                  name="quiet")
         sent_quiet = stats(server.base_url)["requests"]
-        loud, loud_log = engine(*SMALL_AUTOIF, *endpoint, "hydra.verbose=[httpx2]", tmp_path=tmp_path, name="loud")
+        loud, loud_log = engine(*SMALL_AUTOIF, *endpoint, "hydra.verbose=[engine.llm.wire]", tmp_path=tmp_path,
+                                name="loud")
         sent_loud = stats(server.base_url)["requests"] - sent_quiet
     assert sent_quiet > 100 and sent_loud == sent_quiet  # both runs paid for the same requests
     assert "it/s" not in quiet.stderr and "%|" not in quiet.stderr
-    assert "HTTP Request" not in quiet_log
+    assert "HTTP Request" not in quiet_log and "POST http" not in quiet_log
     # the same run with the defaults draws the model and sandbox bars, and the debug flag logs each request
     assert "cross-validate" in loud.stderr and "it/s" in loud.stderr
-    assert loud_log.count("HTTP Request: POST") == sent_loud
+    assert loud_log.count(f"[engine.llm.wire][DEBUG] - POST {server.base_url}/chat/completions: HTTP 200") \
+        == sent_loud
