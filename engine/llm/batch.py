@@ -263,18 +263,22 @@ async def _collect(llm: LLM, b: OpenBatch, batch: Any, resolved: list[Request], 
             continue
         response, truth = _line_response(llm, lines[key])
         response = dataclasses.replace(response, key=key)
-        llm._record(request, key, response, **common)
+        row = llm._row(request, key, response, **common)
         if response.reason == REFUSED and attempts[key] == 1:  # one more try, as online
+            llm._ledger.append(row)
             attempts[key] += 1
             again.append(key)
         elif response.reason == TRANSIENT:
+            llm._ledger.append(row)
             failed.append((request, key, response))
-        else:
-            llm._settle(request, key, response, truth)
+        else:  # recorded once cached: killed in between, the rerun re-attaches this batch and records it then
+            llm._settle(request, key, response, truth, row)
             answers[key] = response
     for request, key, response in failed:  # after the answers: a stop for a down endpoint loses none of them
         answers[key] = response
         llm._settle(request, key, response, None)
+    if llm._writes is not None:  # answers stored and recorded before the journal lets go of their batch
+        llm._writes.flush()
     llm.batches.done(b.file_id)
     if batch.status in ("expired", "cancelled"):
         log.warning("stage %s: batch %s %s with %d of its %d requests answered; %d are submitted again",
