@@ -7,6 +7,8 @@ import ast
 import json
 from pathlib import Path
 
+import pytest
+
 from stages.codegen_alignment.programs import reply_code
 from stages.prompt_opt.evaluation import extract_letter
 
@@ -40,3 +42,21 @@ def test_the_functions_code_compiles_where_the_reply_has_code():
 
     texts = replies("codegen_alignment.functions")
     assert sum(compiles(reply_code(t)) for t in texts) >= 3
+
+
+def test_parse_rates_run_the_old_parsers_from_git_beside_todays():
+    import subprocess
+    import sys
+
+    from benchmarks import parse_rates
+
+    known = subprocess.run(["git", "cat-file", "-e", parse_rates.BEFORE], cwd=REPLIES, capture_output=True)
+    if known.returncode:
+        pytest.skip("a checkout without the history parse_rates reads the old parsers from")
+    today = sys.modules["stages.prompt_opt.evaluation"]
+    rows = {r["task"]: r for r in parse_rates.rates(parse_rates.BEFORE)}
+    # the old letter parser read the replies listing the options as answer A; today's reads none of them
+    evaluate = rows["prompt_opt.evaluate"]
+    assert (evaluate["before_misread"], evaluate["after_misread"]) == (4, 0)
+    assert evaluate["after"] == sum(extract_letter(t) is not None for t in replies("prompt_opt.evaluate"))
+    assert sys.modules["stages.prompt_opt.evaluation"] is today  # today's modules are put back
