@@ -159,6 +159,18 @@ class RunConfig(BaseModel):
         return self
 
 
+def role_config(config: RunConfig, role: str) -> dict:
+    """A role's model config: the `llm` group with the role's own keys merged over it."""
+    return _deep_merge(config.llm, config.roles.get(role, {}))
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
 def _key_of(loc: tuple) -> str:
     parts = []
     for p in loc:

@@ -1,6 +1,10 @@
 """From a validated config to a checked stage graph: callables imported, inputs bound, params validated,
 cycles found, an execution order fixed. Everything that can be wrong with a config is found here, before
-the first row is computed or the first model call is paid for."""
+the first row is computed or the first model call is paid for.
+
+A Python stage's params model is validated with the context {"roles": {role: its model config}} for the model
+roles the stage declares (`llm:`), so a validator can check a parameter against them: that a role a parameter
+names is one the stage may call, or that a method needing a classifier has one."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import duckdb
 from pydantic import BaseModel, ValidationError
 
 from engine.code_version import code_version, import_root
-from engine.config import PROJECT_ROOT, ConfigError, LoopSpec, RunConfig, StageSpec, validation_error
+from engine.config import PROJECT_ROOT, ConfigError, LoopSpec, RunConfig, StageSpec, role_config, validation_error
 
 Scope = Literal["all", "current", "prev", "history", "last"]
 RESERVED_TABLES = {"llm_calls", "sim_truth", "sandbox_calls", "_stages", "stage_files"}
@@ -111,7 +115,7 @@ def check_sql(sql: str, key: str) -> None:
         raise ConfigError(key, "a SQL stage must be exactly one SELECT statement")
 
 
-def _validate_params(stage: Stage, sig: inspect.Signature) -> Any:
+def _validate_params(stage: Stage, sig: inspect.Signature, roles: dict[str, dict]) -> Any:
     key = f"{stage.key}.params"
     if "params" not in sig.parameters:
         if stage.spec.params:
@@ -121,13 +125,13 @@ def _validate_params(stage: Stage, sig: inspect.Signature) -> Any:
     model = hints.get("params")
     if isinstance(model, type) and issubclass(model, BaseModel):
         try:
-            return model.model_validate(stage.spec.params)
+            return model.model_validate(stage.spec.params, context={"roles": roles})
         except ValidationError as e:
             raise validation_error(e, key, model) from e
     return dict(stage.spec.params)
 
 
-def _bind_python(stage: Stage) -> None:
+def _bind_python(stage: Stage, roles: dict[str, dict]) -> None:
     key = f"{stage.key}.{stage.kind}"
     stage.func = import_callable(stage.spec.target, key)
     stage.code_hash = code_hash_of(stage.func)
@@ -149,7 +153,7 @@ def _bind_python(stage: Stage) -> None:
                 f"{stage.spec.target} takes ({', '.join(names)}) but the inputs bind ({', '.join(aliases)}); "
                 "name each argument after its input, or map aliases with inputs: {arg: stage}",
             )
-    stage.params = _validate_params(stage, sig)
+    stage.params = _validate_params(stage, sig, roles)
 
 
 def _parse_inputs(stage: Stage, loop_of: dict[str, str | None]) -> None:
@@ -179,7 +183,7 @@ def _parse_inputs(stage: Stage, loop_of: dict[str, str | None]) -> None:
         raise ConfigError(f"{stage.key}.inputs", f"two inputs share one name: {aliases}")
 
 
-def _prepare(stage: Stage) -> None:
+def _prepare(stage: Stage, roles: dict[str, dict]) -> None:
     spec = stage.spec
     if stage.kind == "source":
         path = resolve_path(spec.source)
@@ -205,7 +209,7 @@ def _prepare(stage: Stage) -> None:
                 raise ConfigError(f"{stage.key}.params.{name}", "SQL params are scalars or lists")
         stage.params = dict(spec.params)
     else:
-        _bind_python(stage)
+        _bind_python(stage, roles)
 
 
 def _topological(names: list[str], deps: dict[str, set[str]], key: str) -> list[str]:
@@ -260,7 +264,7 @@ def build(cfg: RunConfig) -> Graph:
 
     for stage in stages.values():
         _parse_inputs(stage, loop_of)
-        _prepare(stage)
+        _prepare(stage, {role: role_config(cfg, role) for role in stage.spec.llm})
         for role in stage.spec.llm:
             if role not in cfg.roles:
                 raise ConfigError(f"{stage.key}.llm", f"unknown role {role!r} (roles: {sorted(cfg.roles)})")

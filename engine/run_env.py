@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-from engine.config import RunConfig
+from engine.config import RunConfig, role_config
 from engine.executor import LocalExecutor, RayExecutor
 from engine.graph import Graph, Stage, resolve_path
 from engine.ledger_journal import JOURNAL, leftover_rows, not_yet_written
@@ -62,18 +62,6 @@ class RunEnv:
             self.sandbox = Sandbox(**settings, cache_path=None if cache == "off" else self.cache_dir / "sandbox.sqlite",
                                    progress=self.config.progress)
         return self.sandbox
-
-
-def role_config(config: RunConfig, role: str) -> dict:
-    """A role's model config: the `llm` group with the role's own keys merged over it."""
-    return _deep_merge(config.llm, config.roles.get(role, {}))
-
-
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def open_stage_store(config: RunConfig, cache_dir: Path):

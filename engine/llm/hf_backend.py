@@ -211,16 +211,38 @@ class HFBackend:
         return results, token_counts
 
 
-def _check_nli_labels(path: str, id2label: dict[int, str]) -> None:
-    """A classifier whose labels name no NLI relation (a causal LM loaded as one says LABEL_0, LABEL_1) would
-    leave every row `no_label`: say so before the first pair."""
+def nli_labels_problem(id2label: dict[int, str]) -> str | None:
+    """Why a classifier's labels name no NLI relation (a causal LM read as one says LABEL_0, LABEL_1), which would
+    leave every row `no_label`; None when they name all three."""
     labels = [str(label).lower() for label in id2label.values()]
     missing = [word for word in NLI_LABEL_WORDS if not any(word in label for label in labels)]
-    if missing:
-        raise LLMConfigError(
-            f"llm.model={path!r}: an NLI classifier's labels must name entailment, neutral and contradiction; "
-            f"found {sorted(id2label.values())} (no label containing {missing}): is it an NLI checkpoint?"
-        )
+    if not missing:
+        return None
+    return (f"an NLI classifier's labels must name entailment, neutral and contradiction; found "
+            f"{sorted(id2label.values())} (no label containing {missing}): is it an NLI checkpoint?")
+
+
+def _check_nli_labels(path: str, id2label: dict[int, str]) -> None:
+    if (problem := nli_labels_problem(id2label)) is not None:
+        raise LLMConfigError(f"llm.model={path!r}: {problem}")
+
+
+def nli_classifier_problem(role_cfg: dict[str, Any]) -> str | None:
+    """Why a role (its merged model config) cannot classify NLI pairs: a backend other than hf, or an hf model
+    whose config.json (read alone: no weights are loaded) has no NLI labels. None when it can, or when the model
+    cannot be read here (no transformers, no such directory): the role's own preflight names that."""
+    backend = role_cfg.get("backend", "sim")
+    if backend != "hf":
+        return (f"its backend is {backend!r}, which cannot classify (backend hf with a local sequence-classification "
+                "checkpoint, e.g. an mDeBERTa XNLI, can)")
+    try:
+        from transformers import AutoConfig
+
+        id2label = AutoConfig.from_pretrained(str(role_cfg.get("model")), local_files_only=True).id2label
+    except (ImportError, OSError, ValueError):
+        return None
+    problem = nli_labels_problem(id2label)
+    return None if problem is None else f"its model {role_cfg.get('model')!r}: {problem}"
 
 
 def _sampling(request: Request) -> tuple:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.context import Context
 from engine.llm import Request
+from engine.llm.hf_backend import nli_classifier_problem
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from stages.autoif.prompting import model_fields, render, user
@@ -25,6 +26,18 @@ class Params(BaseModel):
     nli_method: Literal["llm", "classify"]
     prompt: NLIPrompt
     max_tokens: int = Field(ge=1)
+
+    @field_validator("nli_method")
+    @classmethod
+    def _classify_needs_a_classifier(cls, method: str, info: ValidationInfo) -> str:
+        """Found at start-up, not when the stage first classifies (after every stage before it has been paid)."""
+        roles = (info.context or {}).get("roles")  # the stage's roles (engine.graph), when built from config
+        if method == "classify" and roles is not None and "nli" in roles:
+            problem = nli_classifier_problem(roles["nli"])
+            if problem is not None:
+                raise ValueError(f"nli_method 'classify' needs role 'nli' to be an NLI classifier (else use "
+                                 f"nli_method=llm), but {problem}")
+        return method
 
 
 def classified_label(probabilities: dict[str, float]) -> str | None:

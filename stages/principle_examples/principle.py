@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from engine.config import ConfigError
+from engine.config_keys import did_you_mean
 from engine.context import Context
 from engine.graph import import_callable
 from engine.llm import Request
@@ -21,19 +23,34 @@ JudgeTemplate = TemplatePath(required=["principle", "text"])
 
 class CheckerConfig(BaseModel):
     """`python`: `fn(text, target) -> Check(passed, observed)`; `llm_judge`: the `role` model answers
-    `judge_template` with a `Verdict: PASS|FAIL` line (and `Letters: ...`, kept as what it observed)."""
+    `judge_template` with a `Verdict: PASS|FAIL` line (and `Letters: ...`, kept as what it observed). Both are
+    checked at start-up, before any model call: the function imports, and the role is one the stage declares."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["python", "llm_judge"]
     fn: str = "stages.principle_examples.checker:acrostic_check"
     judge_template: JudgeTemplate = "stages/principle_examples/prompts/judge.txt"
-    role: str = "teacher"
+    role: str = Field("teacher", validate_default=True)
 
-    @model_validator(mode="after")
-    def _fn_imports(self) -> CheckerConfig:
-        if self.kind == "python":
-            import_callable(self.fn, "checker.fn")  # a wrong name fails at start-up, before any model call
-        return self
+    @field_validator("fn")
+    @classmethod
+    def _fn_imports(cls, fn: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "python":
+            try:
+                import_callable(fn, "checker.fn")
+            except ConfigError as err:  # raised again as the field's error: reported at the key the user typed
+                raise ValueError(err.message) from None
+        return fn
+
+    @field_validator("role")
+    @classmethod
+    def _role_is_declared(cls, role: str, info: ValidationInfo) -> str:
+        declared = (info.context or {}).get("roles")  # the stage's roles (engine.graph), when built from config
+        if declared is not None and role not in declared:
+            hint = did_you_mean(role, declared)
+            raise ValueError(f"role {role!r} is not a model role of this stage (llm: [{', '.join(declared)}]), so "
+                             "the checker could not call it" + (f"; {hint}" if hint.startswith("did you mean") else ""))
+        return role
 
 
 class Principle(BaseModel):
