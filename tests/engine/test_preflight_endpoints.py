@@ -10,6 +10,7 @@ import pytest
 
 from engine.preflight import check
 from engine.testing.fake_openai import serve_in_thread, stats
+from tests.engine.test_bad_input import engine
 from tests.engine.test_config_keys import composed, refused
 
 
@@ -60,3 +61,12 @@ def test_a_null_base_url_is_checked_where_openai_base_url_points(tmp_path, monke
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     error = refused("autoif", "llm=openai", "llm.api_key=x", tmp_path=tmp_path)
     assert error.startswith(f"config error at llm.base_url: endpoint {url} does not answer GET /models")
+
+
+def test_on_the_command_line_a_model_not_served_exits_before_any_stage(tmp_path, listing):
+    run_dir = tmp_path / "run"
+    res = engine("+experiment=autoif", *openai_on(listing, "llm.model=gpt-5"), f"hydra.run.dir={run_dir}",
+                 tmp_path=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr + (run_dir / "engine.log").read_text()
+    assert f"config error at llm.model: endpoint {listing.base_url} does not serve model 'gpt-5'" in res.stderr
+    assert not (run_dir / "run.duckdb").exists() and stats(listing.base_url)["requests"] == 0

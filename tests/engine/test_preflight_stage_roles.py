@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.preflight import check
+from engine.testing.fake_openai import serve_in_thread, stats
+from tests.engine.test_bad_input import engine
 from tests.engine.test_config_keys import composed, refused
 
 NLI_KEY = "config error at autoif.nli_method (used as stages.nli.params.nli_method): "
@@ -66,3 +68,15 @@ def test_a_checker_function_that_does_not_exist_is_refused_at_its_key(tmp_path):
     assert error == CHECKER_KEY.format("fn") + ("module 'stages.principle_examples.checker' has no function "
                                                 "'acrostic_chek' (found 'stages.principle_examples.checker:"
                                                 "acrostic_chek')")
+
+
+def test_on_the_command_line_classify_on_an_endpoint_exits_before_any_stage_or_request(tmp_path):
+    run_dir = tmp_path / "run"
+    with serve_in_thread() as server:
+        res = engine("+experiment=autoif", "llm=openai", f"llm.base_url={server.base_url}", "llm.api_key=x",
+                     "autoif.nli_method=classify", f"hydra.run.dir={run_dir}", tmp_path=tmp_path)
+        assert stats(server.base_url)["requests"] == 0
+    assert res.returncode == 1 and "Traceback" not in res.stderr + (run_dir / "engine.log").read_text()
+    assert NLI_KEY + "nli_method 'classify' needs role 'nli' to be an NLI classifier (else use nli_method=llm), " \
+                     "but its backend is 'openai', which cannot classify" in res.stderr
+    assert not (run_dir / "run.duckdb").exists()
