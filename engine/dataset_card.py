@@ -9,12 +9,16 @@ of a finished run whose stages wrote exports/hf/ (engine.hf_dataset).
                               the experiment's config, the engine version, the lineage fields
 
 Everything in it comes from the rows and the config, nothing from timings or the cache, so a rerun that reuses
-every stage writes the same card.
+every stage writes the same card. A card is written to be published: no file path of the machine that made it
+(a local model's directory, a seed file) appears in it, only the part of the path that names the thing
+(`public_path`).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,25 @@ CARD = "README.md"
 STANDARD_SECTIONS = {"experiment", "status", "error", "stages", "llm", "sandbox", "seconds", "loops"}
 SIZES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
          (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")]
+
+
+# an absolute path as a value or inside one: /x/y or ~/x (up to whitespace, a quote or a closing bracket)
+_ABSOLUTE = re.compile(r"(?<![\w.:/~])(?:~/|/)(?=[\w.~-])[^\s'\"`)\]]*")
+
+
+def public_path(text: str) -> str:
+    """`text` with each absolute path replaced by what names the thing without the machine: a path inside the
+    project relative to it, any other by its last part (a model directory's name, a file's name)."""
+    from engine.config import PROJECT_ROOT
+
+    def replace(match: re.Match) -> str:
+        path = match.group(0)
+        full = os.path.expanduser(path)
+        try:
+            return Path(full).resolve().relative_to(PROJECT_ROOT).as_posix()
+        except ValueError:
+            return Path(full).name or path
+    return _ABSOLUTE.sub(replace, text)
 
 
 def size_category(rows: int) -> str:
@@ -120,8 +143,8 @@ def _models_section(roles: dict[str, dict]) -> str:
     lines = ["## Models", "", "| role | backend | model | mode | temperature |", "| --- | --- | --- | --- | ---: |"]
     for role, cfg in sorted(roles.items()):
         temperature = (cfg.get("sampling") or {}).get("temperature")
-        lines.append(f"| {role} | {cfg.get('backend', 'sim')} | {cfg.get('model', '')} | {cfg.get('mode', 'online')} "
-                     f"| {'' if temperature is None else temperature} |")
+        lines.append(f"| {role} | {cfg.get('backend', 'sim')} | {public_path(str(cfg.get('model', '')))} "
+                     f"| {cfg.get('mode', 'online')} | {'' if temperature is None else temperature} |")
     return "\n".join(lines + [""])
 
 
@@ -176,7 +199,7 @@ def _config_section(config: Any, experiment: str) -> str:
                                                if s.get("params")}}
     return "\n".join(["## Config", "", f"The experiment's settings (`conf/experiment/{experiment}.yaml` with the "
                       "run's overrides):", "", "```yaml",
-                      yaml.safe_dump(own, sort_keys=False, allow_unicode=True).rstrip(), "```", ""])
+                      public_path(yaml.safe_dump(own, sort_keys=False, allow_unicode=True).rstrip()), "```", ""])
 
 
 def _engine_section() -> str:

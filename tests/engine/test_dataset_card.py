@@ -8,7 +8,8 @@ import datasets
 import pytest
 from huggingface_hub import DatasetCard
 
-from engine.dataset_card import size_category
+from engine.config import PROJECT_ROOT
+from engine.dataset_card import public_path, size_category
 from engine.fingerprint import ENGINE_VERSION
 from tests.conftest import compose_and_run
 from tests.engine.conftest import EXPORTING
@@ -54,6 +55,17 @@ def test_the_card_says_what_made_the_data(exported_run):
     rows = sum(stage["rows_out"] for name, stage in summary["stages"].items() if name == "exports")
     assert f"**{rows} of {rows} rows were written by execfeed's simulated teacher**" in text
     assert "api_key" not in text
+    assert str(run_dir.parents[1]) not in text and str(PROJECT_ROOT) not in text  # no path of this machine
+
+
+def test_a_card_names_local_models_and_files_without_the_machines_paths():
+    assert public_path("/root/.cache/execfeed/models/SmolLM2-135M-Instruct/") == "SmolLM2-135M-Instruct"
+    assert public_path("~/models/smollm2.gguf") == "smollm2.gguf"
+    seeds = f"seed_file: {PROJECT_ROOT}/sample_data/seeds.txt\nn: 3"
+    assert public_path(seeds) == "seed_file: sample_data/seeds.txt\nn: 3"
+    assert public_path("sources: ['/home/bob/data/q.jsonl', /srv/x.txt]") == "sources: ['q.jsonl', x.txt]"
+    for kept in ("https://example.com/v1", "sample_data/seeds.txt", "ratio 1/2", "a // b", "sim-teacher"):
+        assert public_path(kept) == kept
 
 
 def test_a_rerun_reusing_every_stage_writes_the_same_card(exported_run, tmp_path):
