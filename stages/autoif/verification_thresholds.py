@@ -9,6 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+# stages/autoif/prompts/verifier.txt asks each verifier for test cases, "at least one of each" (true and false)
+CASES_ASKED_PER_VERIFIER = 2
+
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,6 +28,19 @@ class Params(BaseModel):
     probe_accuracy: float = Field(default=0.0, ge=0, le=1)
     probe_min_caught: float = Field(default=0.0, ge=0, le=1)
     probers: list[str] = Field(default=["prober"], min_length=1)  # stage probes' roles: each must probe a constraint
+
+    @field_validator("min_cases")
+    @classmethod
+    def _min_cases_reachable(cls, min_cases: int, info: ValidationInfo) -> int:
+        # nothing caps the cases a reply writes, so the bound is what the verifier prompt asks for: a run can count
+        # on that many (before duplicates), not on a model writing more than asked
+        written = info.data.get("funcs_per_constraint")
+        if written is not None and min_cases > (asked := written * CASES_ASKED_PER_VERIFIER):
+            raise ValueError(f"min_cases ({min_cases}) is more than the {asked} cases the verifier prompt asks of the "
+                             f"{written} verifiers written per constraint (at least one true and one false case each): "
+                             "only replies writing more cases than asked could keep a constraint; write more "
+                             "verifiers per constraint or lower min_cases")
+        return min_cases
 
     @field_validator("min_funcs")
     @classmethod
