@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config_keys import did_you_mean, origin_of, references, unread_keys
+from engine.config_keys import aliases, did_you_mean, origin_of, references, unread_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -250,7 +250,8 @@ def _check_every_key_is_read(raw: DictConfig) -> None:
     refs = references(raw)
     fields = set(RunConfig.model_fields)
     for block in (str(k) for k in raw.keys() if str(k) not in fields):
-        for key, siblings in unread_keys(raw, block, refs):
+        read = refs | set(aliases(PROJECT_ROOT / "conf" / "experiment" / f"{raw.get('name')}.yaml", block))
+        for key, siblings in unread_keys(raw, block, read):
             known = siblings if "." in key else [*fields, *(str(k) for k in raw.keys() if str(k) != key)]
             why = "unknown key: no stage reads it" if "." in key else "unknown key"
             raise ConfigError(key, f"{why}; {did_you_mean(key.rpartition('.')[2], known)}")

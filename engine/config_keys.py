@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -121,3 +122,24 @@ def _siblings(raw: DictConfig, key: str) -> list[str]:
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(raw, parent, throw_on_resolution_failure=False) if parent else raw
     return [str(k) for k in node.keys() if str(k) != leaf] if isinstance(node, DictConfig) else []
+
+
+def aliases(experiment_file: Path, block: str) -> dict[str, str]:
+    """{alias: the one name it sets} for the keys of an experiment's block that its file maps onto another key of
+    the block: a key whose whole value is `${block.alias}` (AutoIF's `verifiers_per_constraint:
+    ${autoif.funcs_per_constraint}` keeps the published name users type as a way to set the one name). An alias
+    counts as read even when an override of the one name leaves nothing reading it: the user did not type the
+    alias, so it is no typo."""
+    if not experiment_file.is_file():
+        return {}
+    node = OmegaConf.load(experiment_file).get(block)
+    if not isinstance(node, DictConfig):
+        return {}
+    found = {}
+    for key in (str(k) for k in node.keys()):
+        if OmegaConf.is_interpolation(node, key) and (m := _PLAIN_REF.match(str(node._get_node(key)._value()))):
+            alias = m[1]
+            if alias.startswith(block + ".") and "." not in alias[len(block) + 1:]:
+                found[alias] = f"{block}.{key}"
+    return found
+

@@ -1,6 +1,6 @@
--- one row per constraint that cross-validation keeps (AutoIF step 3): at least min_funcs verifiers compile, at
+-- one row per constraint that cross-validation keeps (AutoIF step 3): at least min_verifiers verifiers compile, at
 -- least min_cases distinct cases, kept cases with both a true and a false one (an always-False verifier must not
--- score 1.0), and at least one verifier with accuracy >= func_accuracy that never tried anything forbidden.
+-- score 1.0), and at least one verifier with accuracy >= min_verifier_accuracy that never tried anything forbidden.
 with candidates as (select * from constraints),
 
 verifiers as (select * from verifier_accuracy),
@@ -15,7 +15,7 @@ verifier_counts as (
     select
         v.constraint_id,
         count(*) filter (where v.compiles) as n_verifiers,
-        count(*) filter (where v.compiles and v.n_forbidden = 0 and v.accuracy >= t.func_accuracy) as n_accurate
+        count(*) filter (where v.compiles and v.n_forbidden = 0 and v.accuracy >= t.min_verifier_accuracy) as n_accurate
     from verifiers as v
     cross join thresholds as t
     group by v.constraint_id
@@ -48,7 +48,7 @@ joined as (
         coalesce(cc.n_cases, 0) as n_cases,
         coalesce(k.n_true, 0) as n_true,
         coalesce(k.n_false, 0) as n_false,
-        t.min_funcs,
+        t.min_verifiers,
         t.min_cases
     from candidates as c
     cross join thresholds as t
@@ -70,14 +70,14 @@ final as (
         n_true,
         n_false,
         case
-            when n_verifiers < min_funcs then 'too_few_verifiers'
+            when n_verifiers < min_verifiers then 'too_few_verifiers'
             when n_cases < min_cases then 'too_few_cases'
             when n_true = 0 then 'no_true_case'
             when n_false = 0 then 'no_false_case'
             when n_accurate = 0 then 'no_accurate_verifier'
         end as reason,
         format('{} verifiers compile (min {}), {} cases (min {}), kept cases {} true and {} false, {} accurate',
-               n_verifiers, min_funcs, n_cases, min_cases, n_true, n_false, n_accurate) as detail
+               n_verifiers, min_verifiers, n_cases, min_cases, n_true, n_false, n_accurate) as detail
     from joined
 )
 

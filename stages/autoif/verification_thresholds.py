@@ -15,10 +15,10 @@ CASES_ASKED_PER_VERIFIER = 2
 
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    funcs_per_constraint: int = Field(ge=1)  # verifier_samples' own, here only to check min_funcs against it
-    min_funcs: int = Field(ge=1)
+    verifiers_per_constraint: int = Field(ge=1)  # verifier_samples' own, here only to check min_verifiers against it
+    min_verifiers: int = Field(ge=1)
     min_cases: int = Field(ge=1)
-    func_accuracy: float = Field(ge=0, le=1)
+    min_verifier_accuracy: float = Field(ge=0, le=1)
     pass_threshold: float = Field(gt=0, le=1)
     # step 5: keep a constraint unless a back-translation contradicts it (the original), or only when every one
     # is entailed by it (strict)
@@ -34,7 +34,7 @@ class Params(BaseModel):
     def _min_cases_reachable(cls, min_cases: int, info: ValidationInfo) -> int:
         # nothing caps the cases a reply writes, so the bound is what the verifier prompt asks for: a run can count
         # on that many (before duplicates), not on a model writing more than asked
-        written = info.data.get("funcs_per_constraint")
+        written = info.data.get("verifiers_per_constraint")
         if written is not None and min_cases > (asked := written * CASES_ASKED_PER_VERIFIER):
             raise ValueError(f"min_cases ({min_cases}) is more than the {asked} cases the verifier prompt asks of the "
                              f"{written} verifiers written per constraint (at least one true and one false case each): "
@@ -42,16 +42,16 @@ class Params(BaseModel):
                              "verifiers per constraint or lower min_cases")
         return min_cases
 
-    @field_validator("min_funcs")
+    @field_validator("min_verifiers")
     @classmethod
-    def _min_funcs_reachable(cls, min_funcs: int, info: ValidationInfo) -> int:
-        written = info.data.get("funcs_per_constraint")
-        if written is not None and min_funcs > written:
-            raise ValueError(f"min_funcs ({min_funcs}) is more than funcs_per_constraint ({written}), the verifiers "
-                             "written per constraint: every constraint would be rejected")
-        return min_funcs
+    def _min_verifiers_reachable(cls, min_verifiers: int, info: ValidationInfo) -> int:
+        written = info.data.get("verifiers_per_constraint")
+        if written is not None and min_verifiers > written:
+            raise ValueError(f"min_verifiers ({min_verifiers}) is more than verifiers_per_constraint ({written}), the "
+                             "verifiers written per constraint: every constraint would be rejected")
+        return min_verifiers
 
 
 def verification_thresholds(params: Params) -> list[dict]:
-    return [{"id": "thresholds", **params.model_dump(exclude={"funcs_per_constraint", "probers"}),
+    return [{"id": "thresholds", **params.model_dump(exclude={"verifiers_per_constraint", "probers"}),
              "n_probers": len(params.probers)}]

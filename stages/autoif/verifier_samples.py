@@ -1,6 +1,6 @@
 """One row per (constraint, sample): a verifier's code and its test cases as the generator wrote them
-(AutoIF step 2, `funcs_per_constraint` samples). A reply that does not parse is sent back once with the error
-(`reask`); one that still does not is a rejected row with the error."""
+(AutoIF step 2, `verifiers_per_constraint` samples, the block's `funcs_per_constraint`). A reply that does not
+parse is sent back once with the error (`reask`); one that still does not is a rejected row with the error."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ VerifierPrompt = TemplatePath(required=["constraint"])
 class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: VerifierPrompt
-    funcs_per_constraint: int = Field(ge=3, le=20)
+    verifiers_per_constraint: int = Field(ge=3, le=20)
     max_tokens: int = Field(ge=64)
     reask: bool = True  # the prompt requires a format: a reply that misses it is sent back once with the error
 
@@ -56,14 +56,14 @@ class VerifierSample(TypedDict):
 def verifier_samples(constraints: list[dict], params: Params, ctx: Context) -> list[VerifierSample | Rejected]:
     prompts = [render(ctx.project_root, params.prompt, constraint=row["text"]) for row in constraints]
     requests = [Request(user(prompt), task="autoif.verifier", sample_index=k, max_tokens=params.max_tokens)
-                for prompt in prompts for k in range(params.funcs_per_constraint)]
+                for prompt in prompts for k in range(params.verifiers_per_constraint)]
     generator = ReadAsJSON(ctx.llm("generator"), verifier_json)
     replies = complete_json(generator, requests, VerifierReply, reask=params.reask, desc="verifiers")
     out: list[VerifierSample | Rejected] = []
     for i, parsed in enumerate(replies):
-        constraint = constraints[i // params.funcs_per_constraint]
+        constraint = constraints[i // params.verifiers_per_constraint]
         response = parsed.response
-        row = {"constraint_id": constraint["id"], "sample": i % params.funcs_per_constraint,
+        row = {"constraint_id": constraint["id"], "sample": i % params.verifiers_per_constraint,
                "parent_ids": [constraint["id"]], "reasked": parsed.reasked, **model_fields(response)}
         if not response.ok:
             out.append(Rejected({**row, "code": None, "cases": None}, response.reason, response.error))

@@ -30,10 +30,10 @@ CASES = [
     ("min_above_max", "autoif", ["autoif.constraint_min_chars=500", "autoif.constraint_max_chars=10"],
      "config error at autoif.constraint_max_chars (used as stages.constraints_augmented.params.constraint_max_chars): "
      "constraint_max_chars (10) is below constraint_min_chars (500): every text would be rejected (found 10)"),
-    ("min_funcs_unreachable", "autoif", ["autoif.funcs_per_constraint=3", "autoif.min_funcs=5"],
-     "config error at autoif.min_funcs (used as stages.verification_thresholds.params.min_funcs): min_funcs (5) is "
-     "more than funcs_per_constraint (3), the verifiers written per constraint: every constraint would be rejected "
-     "(found 5)"),
+    ("min_verifiers_unreachable", "autoif", ["autoif.funcs_per_constraint=3", "autoif.min_funcs=5"],
+     "config error at autoif.min_funcs (used as stages.verification_thresholds.params.min_verifiers): "
+     "min_verifiers (5) is more than verifiers_per_constraint (3), the verifiers written per constraint: every "
+     "constraint would be rejected (found 5)"),
     ("blank_seed_file", "autoif", ["autoif.seed_constraints={tmp}/blank.txt"],
      "config error at autoif.seed_constraints (used as stages.seed_constraints.source): {tmp}/blank.txt has no rows: "
      "it is empty or holds only blank lines"),

@@ -87,10 +87,14 @@ def test_query_lengths_that_admit_no_query_are_refused(tmp_path):
     assert error.startswith("config error at autoif.query_max_chars (used as stages.queries.params.query_max_chars)")
 
 
-def test_min_funcs_above_funcs_per_constraint_is_refused(tmp_path):
-    error = refused("autoif", "autoif.funcs_per_constraint=3", "autoif.min_funcs=5", tmp_path=tmp_path)
-    assert error.startswith("config error at autoif.min_funcs (used as stages.verification_thresholds.params.")
-    assert "min_funcs (5) is more than funcs_per_constraint (3)" in error
+@pytest.mark.parametrize(("written", "needed"), [
+    ("funcs_per_constraint", "min_funcs"),  # AutoIF's published names, mapped to the one names in the block
+    ("verifiers_per_constraint", "min_verifiers"),  # the one names, typed directly
+])
+def test_min_verifiers_above_those_written_is_refused_under_the_key_typed(written, needed, tmp_path):
+    error = refused("autoif", f"autoif.{written}=3", f"autoif.{needed}=5", tmp_path=tmp_path)
+    assert error.startswith(f"config error at autoif.{needed} (used as stages.verification_thresholds.params.")
+    assert "min_verifiers (5) is more than verifiers_per_constraint (3)" in error
 
 
 @pytest.mark.parametrize(("override", "key", "message"), [

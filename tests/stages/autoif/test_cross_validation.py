@@ -40,7 +40,7 @@ def run_filters(constraints, samples, cases, matrix, **thresholds) -> duckdb.Duc
     con = duckdb.connect()
     tables = {"constraints": constraints, "verifier_samples": samples, "verifier_cases": cases,
               "verifier_matrix": matrix,
-              "verification_thresholds": [{"min_funcs": 3, "min_cases": 4, "func_accuracy": 0.8,
+              "verification_thresholds": [{"min_verifiers": 3, "min_cases": 4, "min_verifier_accuracy": 0.8,
                                            "pass_threshold": 1.0, **thresholds}]}
     for name, rows in tables.items():
         if name in ("constraints", "verifier_samples", "verifier_cases"):  # engine tables: every row has lineage
@@ -136,7 +136,7 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
                       verifier_matrix(samples, cases, Params(), ctx))
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_verifiers"
     con = run_filters([{"id": "c3", "text": "t", "origin": "seed", "simulated": False}], samples, cases,
-                      verifier_matrix(samples, cases, Params(), ctx), min_funcs=1)
+                      verifier_matrix(samples, cases, Params(), ctx), min_verifiers=1)
     assert con.execute("select reason from constraints_verified__all").fetchone()[0] == "too_few_cases"
 
 

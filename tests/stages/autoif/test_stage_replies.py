@@ -106,7 +106,7 @@ def test_verifier_code_replies_are_read_and_replies_without_cases_are_reasked_on
         return code_with_asserts if "commas" in q.messages[0]["content"] else code_only
 
     llm = ScriptedLLM(reply)
-    params = verifier_samples.Params(prompt="stages/autoif/prompts/verifier.txt", funcs_per_constraint=3,
+    params = verifier_samples.Params(prompt="stages/autoif/prompts/verifier.txt", verifiers_per_constraint=3,
                                      max_tokens=512)
     out = verifier_samples.verifier_samples([{"id": "c1", "text": "Do not use any commas."},
                                              {"id": "c2", "text": "Write in lowercase letters only."}], params,
