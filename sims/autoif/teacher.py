@@ -18,6 +18,7 @@ from typing import Any
 from engine.llm import SimReply
 from engine.llm.messages import last_message
 from sims.autoif import constraint_space as cat
+from sims.reading import found, unrecognised
 
 DEFAULTS: dict[str, float] = {
     # augment: share of lines that copy a seed, paraphrase another line, or cannot be checked by a function
@@ -76,9 +77,9 @@ def _shape_json(value: Any, rng: random.Random, settings: dict[str, Any]) -> tup
 
 def augment(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     prompt = last_message(messages)
-    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) new instructions", prompt)) else 20
-    block = re.search(r"one per line:\n(.*?)\n\n", prompt, re.DOTALL)
-    seeds = [s for s in (block.group(1).splitlines() if block else []) if s.strip()]
+    wanted = int(found("autoif.augment", "the count asked for", r"Write (\d+) new instructions", prompt).group(1))
+    block = found("autoif.augment", "the seed instructions", r"one per line:\n(.*?)\n\n", prompt, re.DOTALL)
+    seeds = [s for s in block.group(1).splitlines() if s.strip()]
     lines, kinds = [], []
     for _ in range(wanted):
         draw = rng.random()
@@ -193,14 +194,17 @@ def shared_misreading(constraint: str, template: cat.Template, settings: dict[st
         _model_draw("misread", constraint, settings) < _rate(settings, "shared_misreading_rate")
 
 
-def _instruction(messages: list[dict[str, str]]) -> str:
-    """The instruction of the first user turn: a re-ask's follow-up turns repeat none of it."""
-    first = next((m["content"] for m in messages if m.get("role") == "user"), "")
-    return m.group(1).strip() if (m := re.search(r"^Instruction: (.*)$", first, re.MULTILINE)) else ""
+def _first_user(messages: list[dict[str, str]]) -> str:
+    """The first user turn: the prompt itself, which a re-ask's follow-up turns repeat none of."""
+    return next((m["content"] for m in messages if m.get("role") == "user"), "")
+
+
+def _instruction(messages: list[dict[str, str]], task: str) -> str:
+    return found(task, "an 'Instruction:' line", r"^Instruction: (.*)$", _first_user(messages)).group(1).strip()
 
 
 def verifier(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    constraint = _instruction(messages)
+    constraint = _instruction(messages, "autoif.verifier")
     known = cat.parse_constraint(constraint)
     rng = _model_rng(rng, settings)
     misread = False
@@ -280,7 +284,7 @@ def _maybe_think(text: str, rng: random.Random, settings: dict[str, Any]) -> str
 
 def back_translate(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     prompt = last_message(messages)
-    code = m.group(1) if (m := re.search(r"```python\n(.*?)```", prompt, re.DOTALL)) else ""
+    code = found("autoif.back_translate", "a ```python block", r"```python\n(.*?)```", prompt, re.DOTALL).group(1)
     known = cat.parse_code(code)
     if code.strip() == GENERIC_CHECK.strip():
         text, truth = "The response must contain at least three words.", {"template": None}
@@ -306,8 +310,8 @@ def back_translate(messages: list[dict[str, str]], rng: random.Random, settings:
 
 def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     prompt = last_message(messages)
-    premise = m.group(1) if (m := re.search(r"^Premise: (.*)$", prompt, re.MULTILINE)) else ""
-    hypothesis = m.group(1) if (m := re.search(r"^Hypothesis: (.*)$", prompt, re.MULTILINE)) else ""
+    premise = found("autoif.nli", "a 'Premise:' line", r"^Premise: (.*)$", prompt).group(1)
+    hypothesis = found("autoif.nli", "a 'Hypothesis:' line", r"^Hypothesis: (.*)$", prompt).group(1)
     p, h = cat.parse_constraint(premise), cat.parse_constraint(hypothesis)
     if p and h and p[1] == h[1] and (p[0].misread_as == h[0].name or h[0].misread_as == p[0].name):
         # "fewer than 80" against "at most 80": models rarely tell them apart
@@ -332,7 +336,10 @@ def nli(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, 
 
 
 def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    query, _, constraint = last_message(messages).strip().rpartition("\n\n")
+    prompt = last_message(messages).strip()
+    if "\n\n" not in prompt:  # respond.txt: the query, a blank line, the constraint
+        raise unrecognised("autoif.respond", "a blank line between the query and the constraint", prompt)
+    query, _, constraint = prompt.rpartition("\n\n")
     known = cat.parse_constraint(constraint)
     if rng.random() < _rate(settings, "response_empty_rate"):
         return SimReply("", truth={"compliant": False, "quality": "poor", "empty": True})
@@ -349,8 +356,10 @@ def respond(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     prompt = last_message(messages)
-    request = m.group(1) if (m := re.search(r"\[Request\]\n(.*?)\n\[Response\]", prompt, re.DOTALL)) else ""
-    response = m.group(1) if (m := re.search(r"\[Response\]\n(.*?)\n\[End\]", prompt, re.DOTALL)) else ""
+    request = found("autoif.judge", "a [Request] block", r"\[Request\]\n(.*?)\n\[Response\]", prompt,
+                    re.DOTALL).group(1)
+    response = found("autoif.judge", "a [Response] block", r"\[Response\]\n(.*?)\n\[End\]", prompt,
+                     re.DOTALL).group(1)
     query = request.strip().rpartition("\n\n")[0] or request
     topic = cat.topic_words(query)
     relevance = sum(w in response.lower() for w in topic) / len(topic) if topic else 0.5
@@ -373,8 +382,9 @@ def probe(messages: list[dict[str, str]], rng: random.Random, settings: dict[str
     limit itself, it reads it right more often than when it writes code); it cannot always hit an exact count
     (`probe_count_slip_rate`: the text follows though labelled as breaking); uncheckable lines get texts no
     function of the text can tell apart."""
-    constraint = _instruction(messages)
-    wanted = int(m.group(1)) if (m := re.search(r"Write (\d+) short test responses", last_message(messages))) else 6
+    constraint = _instruction(messages, "autoif.probe")
+    wanted = int(found("autoif.probe", "the count asked for", r"Write (\d+) short test responses",
+                       _first_user(messages)).group(1))
     known = cat.parse_constraint(constraint)
     rng = _model_rng(rng, settings)
     probes, truth_labels = [], []

@@ -30,6 +30,7 @@ from typing import Any
 
 from engine.llm import SimReply
 from engine.llm.messages import last_message
+from sims.reading import found, unrecognised
 from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
 from stages.codegen_alignment.contest_tasks import SHIPPED
 from stages.codegen_alignment.programs import docstring_asserts
@@ -78,6 +79,14 @@ def recognise(text: str) -> tuple[str, str, str] | None:
     return None
 
 
+def signature_names(task: str, text: str) -> list[str]:
+    """The names of the functions a prompt defines (the task's signature comes last)."""
+    names = re.findall(r"^def (\w+)\(", text, re.MULTILINE)
+    if not names:
+        raise unrecognised(task, "a 'def name(' signature line or a 'Problem: <name>' line", text)
+    return names
+
+
 def _settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {**DEFAULTS, **settings}
 
@@ -103,9 +112,9 @@ def functions(messages: list[dict[str, str]], rng: random.Random, settings: dict
     if PROBLEM_LINE.search(last_message(messages)):
         return program(last_message(messages), rng, s)
     task = recognise(last_message(messages))
-    if task is None:
-        name = re.findall(r"^def (\w+)\(", last_message(messages), re.MULTILINE)
-        stub = f"def {name[-1] if name else 'solution'}(*args):\n    return None\n"
+    if task is None:  # a function it has not memorised: a guess with the signature's name
+        name = signature_names("codegen_alignment.functions", last_message(messages))[-1]
+        stub = f"def {name}(*args):\n    return None\n"
         return SimReply(_wrap(stub, rng, s, "I am not sure about this one:"), truth={"kind": "unknown_task"})
     prompt, body, _ = task
     draw, kind = rng.random(), "right"
@@ -141,7 +150,7 @@ def test_sets(messages: list[dict[str, str]], rng: random.Random, settings: dict
     if PROBLEM_LINE.search(text):
         return io_tests(text, rng, s)
     task = recognise(text)
-    entry = task[2] if task else (re.findall(r"^def (\w+)\(", text, re.MULTILINE) or ["f"])[-1]
+    entry = task[2] if task else signature_names("codegen_alignment.test_sets", text)[-1]
     examples = docstring_asserts(text, entry)
     rng.shuffle(examples)
     examples = examples[: s["asserts_per_reply"]]
@@ -288,7 +297,8 @@ def slipped(output: str, rng: random.Random) -> str:
 
 def io_tests(text: str, rng: random.Random, s: dict[str, Any]) -> SimReply:
     problem = recognise_problem(text)
-    with_outputs = "Output:\n```\n<the expected output>" in text
+    found("codegen_alignment.test_sets", "the 'Input:' block format", r"^Input:\n```\n<the input>\n```$", text)
+    with_outputs = "Output:\n```\n<the expected output>" in text  # io_tests_written.txt, else io_tests_inputs.txt
     draw = rng.random()
     if problem is None or draw < s["no_assert_rate"]:
         return SimReply("I would need the full constraints to write good tests.", truth={"kind": "no_asserts"})

@@ -33,6 +33,7 @@ from typing import Any
 
 from engine.llm import SimReply
 from engine.llm.messages import last_message
+from sims.reading import found, unrecognised
 from stages.principle_examples.checker import acrostic_check, initials
 
 DEFAULTS = {
@@ -144,11 +145,12 @@ def _settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {**DEFAULTS, **(settings or {})}
 
 
-def _target(messages: list[dict[str, str]]) -> str:
+def _target(messages: list[dict[str, str]], task: str) -> str:
+    """The word the principle spells, from whichever message states the principle."""
     for m in messages:
-        if found := re.search(r'spell\w*\s+"([A-Za-z0-9]+)"', m["content"]):
-            return found.group(1).upper()
-    return "ADAPTIVE"
+        if spelled := re.search(r'spell\w*\s+"([A-Za-z0-9]+)"', m["content"]):
+            return spelled.group(1).upper()
+    raise unrecognised(task, 'a principle spelling "<WORD>"', "\n".join(m["content"] for m in messages))
 
 
 def _examples(text: str) -> list[tuple[str, str]]:
@@ -162,12 +164,10 @@ def _examples(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _conversation(text: str) -> tuple[str, str]:
+def _conversation(text: str, task: str) -> tuple[str, str]:
     """The request and the answer under review in a critique prompt."""
     tail = text.split("Conversation to review:", 1)[-1]
-    human = re.search(r"Human: (.*?)\n\nAssistant: ", tail, re.DOTALL)
-    if not human:
-        return "", ""
+    human = found(task, "a 'Human: ... Assistant: ' conversation", r"Human: (.*?)\n\nAssistant: ", tail, re.DOTALL)
     answer = tail[human.end():]
     return human.group(1).strip(), answer[: answer.rfind("\n\n")].strip() if "\n\n" in answer else answer.strip()
 
@@ -220,9 +220,9 @@ def _render(letters: str, topic: str, rng: random.Random, trap_rate: float) -> s
 
 def rewrite(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
-    target = _target(messages)
+    target = _target(messages, "principle_examples.rewrite")
     prompt = messages[1]["content"] if len(messages) > 1 else messages[0]["content"]
-    request, answer = _conversation(prompt)
+    request, answer = _conversation(prompt, "principle_examples.rewrite")
     kind, hardness = kind_of(request)
     good = [human for human, text in _examples(prompt) if acrostic_check(text, target).passed]
     kinds_shown = {kind_of(h)[0] for h in good}
@@ -244,8 +244,8 @@ def rewrite(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 
 
 def critique(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
-    target = _target(messages)
-    request, answer = _conversation(last_message(messages))
+    target = _target(messages, "principle_examples.critique")
+    request, answer = _conversation(last_message(messages), "principle_examples.critique")
     letters = initials(answer)
     if letters == target:
         return SimReply(f"The answer already follows the principle: its sentences begin with {', '.join(letters)}.")
@@ -262,8 +262,10 @@ def critique(messages: list[dict[str, str]], rng: random.Random, settings: dict[
 
 def analyse(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     text = last_message(messages)
-    target = _target(messages)
+    target = _target(messages, "principle_examples.analyse")
     failures = re.findall(r"- Request: (.*?)\n\s*Letters produced: (\S*)", text)
+    if not failures:
+        raise unrecognised("principle_examples.analyse", "'- Request: ...' / 'Letters produced: ...' failures", text)
     kinds: dict[str, int] = {}
     short = extra = 0
     for request, letters in failures:
@@ -286,8 +288,10 @@ def analyse(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 def prompts(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
     text = last_message(messages)
-    count = int(m.group(1)) if (m := re.search(r"exactly (\d+) new", text)) else 3
-    failed = re.findall(r"- Request: (.*)", text) or ["What is a good habit?"]
+    count = int(found("principle_examples.prompts", "the count asked for", r"exactly (\d+) new", text).group(1))
+    failed = re.findall(r"- Request: (.*)", text)
+    if not failed:
+        raise unrecognised("principle_examples.prompts", "'- Request: ...' lines of failing requests", text)
     roll = rng.random()
     made = count + (rng.choice([-1, 1]) if roll < s["wrong_count_rate"] else 0)
     out = []
@@ -331,8 +335,9 @@ def student(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
 def judge(messages: list[dict[str, str]], rng: random.Random, settings: dict[str, Any]) -> SimReply:
     s = _settings(settings)
     content = last_message(messages)
-    text = m.group(1) if (m := re.search(r"<<<\n(.*)\n>>>", content, re.DOTALL)) else content
-    verdict = acrostic_check(text, _target(messages))
+    text = found("principle_examples.judge", "the text between <<< and >>>", r"<<<\n(.*)\n>>>", content,
+                 re.DOTALL).group(1)
+    verdict = acrostic_check(text, _target(messages, "principle_examples.judge"))
     passed = verdict.passed != (rng.random() < s["judge_error_rate"])
     return SimReply(f"Letters: {verdict.observed}\nVerdict: {'PASS' if passed else 'FAIL'}",
                     truth={"passed": verdict.passed})

@@ -46,6 +46,7 @@ from typing import Any
 
 from engine.llm import SimReply, TokenLogprob
 from engine.llm.messages import last_message
+from sims.reading import unrecognised
 
 LETTERS = "ABCD"
 DEFAULTS = {
@@ -119,6 +120,8 @@ def evaluate(messages: list[dict[str, str]], rng: random.Random, settings: dict[
     """Answer a multiple-choice question under the system message's instruction (see the module docstring)."""
     instruction, question = last_message(messages, "system"), last_message(messages, "user")
     options = dict(re.findall(r"^([A-D])\) (.*)$", question, re.MULTILINE))
+    if not options:
+        raise unrecognised("prompt_opt.evaluate", "options 'A) ...' to 'D) ...' in the user message", question)
     f = prompt_features(instruction)
     z = (-1.2 + 1.6 * f["coherence"] + 0.7 * f["refers_passage"] + 0.4 * f["mentions_options"]
          + 0.6 * f["names_task"] + 0.4 * f["asks_care"] - 0.6 * f["creative"] + _difficulty(question))
@@ -247,12 +250,15 @@ def propose(messages: list[dict[str, str]], rng: random.Random, settings: dict[s
     rates = {**DEFAULTS, **settings}
     meta = last_message(messages, "user")
     shown = sorted(_shown_prompts(meta), key=lambda pg: -pg[1])
+    if not shown:  # the pool always holds instructions: none read means the meta prompt's format changed
+        raise unrecognised("prompt_opt.propose", "instructions with their scores ('Prompt: \"...\"' and "
+                                                 "'Cross-entropy:' lines, or 'text:'/'score:' blocks)", meta)
     opro = "<INS>" in meta
     draw = rng.random()
     if draw < rates["echo_rate"]:
         return SimReply(meta, truth={"form": "echo"})
     draw -= rates["echo_rate"]
-    if draw < rates["empty_rate"] or not shown:
+    if draw < rates["empty_rate"]:
         return SimReply(rng.choice(["MODEL_PROMPT:", "<INS></INS>", '""', "```\n```"]), truth={"form": "empty"})
     draw -= rates["empty_rate"]
     # parents: usually the best shown, sometimes another one; the second parent is any other shown
