@@ -31,10 +31,11 @@ import random
 import re
 from typing import Any
 
+from helpers.principle_examples.checker import acrostic_check, initials
+
 from engine.llm import SimReply
 from engine.llm.messages import last_message
 from sims.reading import found, unrecognised
-from stages.principle_examples.checker import acrostic_check, initials
 
 DEFAULTS = {
     "refusal_rate": 0.03,  # the teacher gives no rewrite

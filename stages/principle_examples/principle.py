@@ -28,7 +28,7 @@ class CheckerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["python", "llm_judge"]
-    fn: str = "stages.principle_examples.checker:acrostic_check"
+    fn: str = "helpers.principle_examples.checker:acrostic_check"
     judge_template: JudgeTemplate = "stages/principle_examples/prompts/judge.txt"
     role: str = Field("teacher", validate_default=True)
 
