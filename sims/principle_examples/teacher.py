@@ -31,10 +31,9 @@ import random
 import re
 from typing import Any
 
-from helpers.principle_examples.checker import acrostic_check, initials
-
 from engine.llm import SimReply
 from engine.llm.messages import last_message
+from helpers.principle_examples.checker import acrostic_check, initials
 from sims.reading import found, unrecognised
 
 DEFAULTS = {

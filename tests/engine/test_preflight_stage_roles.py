@@ -63,7 +63,7 @@ def test_a_checker_role_the_stage_cannot_call_is_refused(tmp_path, overrides, me
 
 
 def test_a_checker_function_that_does_not_exist_is_refused_at_its_key(tmp_path):
-    error = refused("principle_examples", "principle_examples.principle.checker.fn=stages.principle_examples."
+    error = refused("principle_examples", "principle_examples.principle.checker.fn=helpers.principle_examples."
                     "checker:acrostic_chek", tmp_path=tmp_path)
     assert error == CHECKER_KEY.format("fn") + ("module 'helpers.principle_examples.checker' has no function "
                                                 "'acrostic_chek' (found 'helpers.principle_examples.checker:"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.principle_examples.checker import acrostic_check, initials, sentences
 
 from engine.config import PROJECT_ROOT
+from helpers.principle_examples.checker import acrostic_check, initials, sentences
 
 
 @pytest.mark.parametrize(("text", "letters"), [

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.principle_examples.checker import acrostic_check
 from rapidfuzz import fuzz
 
 from engine.config import PROJECT_ROOT
 from engine.llm.client import LLM
 from engine.testing.fake_openai import serve_in_thread
+from helpers.principle_examples.checker import acrostic_check
 from tests.conftest import compose_and_run, lineage_problems, table
 from tests.stages.row_types import row_type_problems
 
