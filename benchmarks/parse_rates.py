@@ -76,7 +76,7 @@ READERS: dict[str, tuple[str, str, Callable, Callable]] = {
                                     *[lambda m, t: _parses(m.reply_code(t))] * 2),
     "codegen_alignment.test_sets": ("stages.codegen_alignment.programs", "stages.codegen_alignment.programs",
                                     *[_first_assert_parses] * 2),
-    "autoif.verifier": ("stages.autoif.verifier_samples", "stages.autoif.replies", _verifier_read(True),
+    "autoif.verifier": ("stages.autoif.verifier_samples", "helpers.autoif.replies", _verifier_read(True),
                         _verifier_read(False)),
 }
 PACKAGES = ("engine", "stages")

@@ -1,5 +1,5 @@
 """A sweep's jobs side by side: what differs in their configs, how each ended, their funnels' final counts and
-their filter quality; for AutoIF, the figure of `stages.autoif.compare`."""
+their filter quality; for AutoIF, the figure of `reports.autoif.compare`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from engine.view.html import Html, join, link, table, tag, text_of
 from engine.view.runs import config_differences
 from engine.view.site import Site, status_badge
 
-_pyplot = threading.Lock()  # stages.autoif.compare draws with pyplot, whose state is global
+_pyplot = threading.Lock()  # reports.autoif.compare draws with pyplot, whose state is global
 
 
 def compare_view(site: Site) -> tuple[str, Html]:
@@ -58,8 +58,8 @@ def quality_section(header: tuple, summaries: list[dict]) -> Html:
 
 
 def comparison_png(site: Site) -> bytes:
-    """stages.autoif.compare's figure for this sweep, drawn in memory: the viewer writes nothing."""
-    from stages.autoif.compare import job_rows, plot
+    """reports.autoif.compare's figure for this sweep, drawn in memory: the viewer writes nothing."""
+    from reports.autoif.compare import job_rows, plot
 
     rows = job_rows(site.root)
     if not rows:

@@ -8,8 +8,8 @@ from engine.context import Context
 from engine.llm import Request
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, render, user
-from stages.autoif.replies import instruction_line
+from helpers.autoif.prompting import model_fields, render, user
+from helpers.autoif.replies import instruction_line
 
 BackTranslatePrompt = TemplatePath(required=["code"])
 

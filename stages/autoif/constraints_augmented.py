@@ -8,9 +8,9 @@ from engine.context import Context
 from engine.llm import Request
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, render, user
-from stages.autoif.replies import is_preamble, without_list_marker, without_think
-from stages.autoif.text_bounds import length_problem, max_not_below
+from helpers.autoif.prompting import model_fields, render, user
+from helpers.autoif.replies import is_preamble, without_list_marker, without_think
+from helpers.autoif.text_bounds import length_problem, max_not_below
 
 AugmentPrompt = TemplatePath(required=["seeds"], optional=["n"])
 

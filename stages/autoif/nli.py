@@ -13,8 +13,8 @@ from engine.llm import Request
 from engine.llm.hf_backend import nli_classifier_problem
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, render, user
-from stages.autoif.replies import nli_label
+from helpers.autoif.prompting import model_fields, render, user
+from helpers.autoif.replies import nli_label
 
 LABELS = ("entailment", "neutral", "contradiction")
 

@@ -16,8 +16,8 @@ from engine.llm import Request
 from engine.llm.parse import Parsed, complete_json
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, render, user
-from stages.autoif.replies import ReadAsJSON, case_list
+from helpers.autoif.prompting import model_fields, render, user
+from helpers.autoif.replies import ReadAsJSON, case_list
 from stages.autoif.verifier_cases import expected_output
 
 ProbePrompt = TemplatePath(required=["constraint"], optional=["n"])

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from engine.context import Context
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import render
-from stages.autoif.text_bounds import length_problem, max_not_below
+from helpers.autoif.prompting import render
+from helpers.autoif.text_bounds import length_problem, max_not_below
 
 RespondPrompt = TemplatePath(required=["query", "constraint"])
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.context import Context
 from engine.llm import Request
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, user
+from helpers.autoif.prompting import model_fields, user
 
 
 class Params(BaseModel):

@@ -1,5 +1,5 @@
 """One row per verified response the judge scores high enough (AutoIF step 8): an analysis, then a 0-10 score on
-the line the prompt asks for ("Score: N", read by stages.autoif.replies.score_line), kept when
+the line the prompt asks for ("Score: N", read by helpers.autoif.replies.score_line), kept when
 `score >= score_threshold` (or `>`, the original code's choice: `score_comparison`)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from engine.context import Context
 from engine.llm import Request
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import render, user
-from stages.autoif.replies import score_line
+from helpers.autoif.prompting import render, user
+from helpers.autoif.replies import score_line
 
 JudgePrompt = TemplatePath(required=["prompt", "response"])
 

@@ -14,8 +14,8 @@ from engine.llm import Request
 from engine.llm.parse import complete_json
 from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
-from stages.autoif.prompting import model_fields, render, user
-from stages.autoif.replies import ReadAsJSON, verifier_json
+from helpers.autoif.prompting import model_fields, render, user
+from helpers.autoif.replies import ReadAsJSON, verifier_json
 
 VerifierPrompt = TemplatePath(required=["constraint"])
 

@@ -65,8 +65,8 @@ CASES = [
     ("missing_prompt_file", "autoif", ["stages.responses_scored.params.prompt=stages/autoif/prompts/judge2.txt"],
      "config error at stages.responses_scored.params.prompt: cannot read prompt template "
      "stages/autoif/prompts/judge2.txt: No such file or directory (found 'stages/autoif/prompts/judge2.txt')"),
-    ("report_typo", "autoif", ["report=stages.autoif.report:reprt"],
-     "config error at report: module 'stages.autoif.report' has no function 'reprt'"),
+    ("report_typo", "autoif", ["report=reports.autoif.report:reprt"],
+     "config error at report: module 'reports.autoif.report' has no function 'reprt'"),
     ("unwritable_cache_dir", "autoif", ["cache_dir={tmp}/a_file/cache"],
      "config error at cache_dir: cannot write to {tmp}/a_file/cache: Not a directory"),
 ]

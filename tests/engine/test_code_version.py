@@ -87,7 +87,7 @@ def test_a_project_file_named_in_the_code_is_part_of_its_version(tmp_path):
 def test_the_sim_teacher_is_its_own_code_not_its_experiment_package():
     files = shown(code_files(sim_code_entries("autoif"))[0], PROJECT_ROOT)
     assert {"engine/llm/sim_backend.py", "sims/autoif/teacher.py", "sims/autoif/catalogue.py"} <= files
-    assert "stages/autoif/compare.py" not in files  # a command-line helper: editing it recomputes no model stage
+    assert "reports/autoif/compare.py" not in files  # a command-line helper: editing it recomputes no model stage
     assert "stages/autoif/verifier_samples.py" not in files
 
 

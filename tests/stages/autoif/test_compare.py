@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from stages.autoif.compare import main
+from reports.autoif.compare import main
 
 
 def test_comparison_lists_each_job_with_its_overrides_counts_and_quality(tmp_path, capsys):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.autoif.replies import instruction_line, nli_label, score_line, verifier_reply, without_think
 from stages.autoif.constraints_augmented import Params as AugmentParams
 from stages.autoif.constraints_augmented import constraint_line
-from stages.autoif.replies import instruction_line, nli_label, score_line, verifier_reply, without_think
 from tests.stages.autoif.replies_corpus import AUGMENT_LINES, BACK_TRANSLATION, JUDGE, NLI, VERIFIER
 
 AUGMENT = AugmentParams(prompt="stages/autoif/prompts/augment.txt", augment_calls=1, lines_per_call=5, max_tokens=512,

@@ -6,12 +6,12 @@ import json
 import random
 
 from engine.rows import Rejected
+from helpers.autoif.replies import verifier_reply
 from sims.autoif import catalogue
 from sims.autoif import teacher as sim_teacher
 from stages.autoif.constraints import Params as DedupParams
 from stages.autoif.constraints import constraints
 from stages.autoif.nli import classified_label
-from stages.autoif.replies import verifier_reply
 from stages.autoif.responses_scored import Params as ScoreParams
 from stages.autoif.responses_scored import meets
 from stages.autoif.verifier_cases import verifier_cases

@@ -1,4 +1,4 @@
-"""Compare the jobs of an AutoIF sweep: `python -m stages.autoif.compare SWEEP_DIR` prints one line per job (its
+"""Compare the jobs of an AutoIF sweep: `python -m reports.autoif.compare SWEEP_DIR` prints one line per job (its
 overrides, final counts and filter quality) and writes SWEEP_DIR/comparison.png.
 
 Filter quality needs the sim ground truth of a job's model stages; a job that reused them from an earlier job
@@ -79,7 +79,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python -m stages.autoif.compare SWEEP_DIR", file=sys.stderr)
+        print("usage: python -m reports.autoif.compare SWEEP_DIR", file=sys.stderr)
         return 2
     sweep_dir = Path(args[0])
     rows = job_rows(sweep_dir)

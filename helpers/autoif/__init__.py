@@ -1,0 +1,1 @@
+"""Helpers the autoif stages share: no module here is a stage (conf/ names none as one)."""
