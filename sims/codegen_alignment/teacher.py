@@ -30,10 +30,10 @@ from typing import Any
 
 from engine.llm import SimReply
 from engine.llm.messages import last_message
+from helpers.codegen_alignment.builtin_tasks import BUILTIN_TASKS
+from helpers.codegen_alignment.contest_tasks import SHIPPED
+from helpers.codegen_alignment.programs import docstring_asserts
 from sims.reading import found, unrecognised
-from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
-from stages.codegen_alignment.contest_tasks import SHIPPED
-from stages.codegen_alignment.programs import docstring_asserts
 
 DEFAULTS = {
     "wrong_function_rate": 0.3,

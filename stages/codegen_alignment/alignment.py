@@ -7,8 +7,8 @@ from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-from stages.codegen_alignment.consensus import TestSet, aligned_pairs
-from stages.codegen_alignment.pairing import Pairing, in_play
+from helpers.codegen_alignment.consensus import TestSet, aligned_pairs
+from helpers.codegen_alignment.pairing import Pairing, in_play
 
 
 class Alignment(TypedDict):

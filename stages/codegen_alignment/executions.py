@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.io_cases import run_programs_on_cases
-from stages.codegen_alignment.pairing import Pairing, in_play
-from stages.codegen_alignment.programs import cases_job
+from helpers.codegen_alignment.io_cases import run_programs_on_cases
+from helpers.codegen_alignment.pairing import Pairing, in_play
+from helpers.codegen_alignment.programs import cases_job
 
 
 class FunctionRun(TypedDict):

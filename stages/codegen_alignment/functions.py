@@ -7,7 +7,7 @@ from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.generation import (
+from helpers.codegen_alignment.generation import (
     GeneratedRow,
     Generator,
     GeneratorParams,
@@ -16,7 +16,7 @@ from stages.codegen_alignment.generation import (
     prompt_name,
     side_generates,
 )
-from stages.codegen_alignment.programs import case_compiles_job, compiles_job, function_program, reply_code
+from helpers.codegen_alignment.programs import case_compiles_job, compiles_job, function_program, reply_code
 
 REFERENCE = "reference"  # the generator name of known-good functions
 

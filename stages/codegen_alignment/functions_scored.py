@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from engine.context import Context
-from stages.codegen_alignment.programs import ground_truth_outcomes
+from helpers.codegen_alignment.programs import ground_truth_outcomes
 
 
 class ScoredFunction(TypedDict):

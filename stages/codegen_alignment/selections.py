@@ -7,7 +7,7 @@ from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stages.codegen_alignment.consensus import B4Priors, b4_groups, codet_groups, top_choice
+from helpers.codegen_alignment.consensus import B4Priors, b4_groups, codet_groups, top_choice
 from stages.codegen_alignment.consensus_matrix import nontrivial_cases
 
 Strategy = Literal["random", "first_aligned", "codet", "codet_sqrt", "b4"]

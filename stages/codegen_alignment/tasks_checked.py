@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.programs import ground_truth_outcomes
-from stages.codegen_alignment.task_sources import Task
+from helpers.codegen_alignment.programs import ground_truth_outcomes
+from helpers.codegen_alignment.task_sources import Task
 
 
 def tasks_checked(tasks_loaded: list[Task], ctx: Context) -> list[Task | Rejected]:

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.rows import Rejected
-from stages.codegen_alignment.io_cases import case_text
-from stages.codegen_alignment.programs import docstring_asserts
-from stages.codegen_alignment.task_sources import Task, load_tasks
+from helpers.codegen_alignment.io_cases import case_text
+from helpers.codegen_alignment.programs import docstring_asserts
+from helpers.codegen_alignment.task_sources import Task, load_tasks
 
 
 class Params(BaseModel):

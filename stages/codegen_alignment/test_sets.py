@@ -7,7 +7,7 @@ from pydantic import Field
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.codegen_alignment.generation import (
+from helpers.codegen_alignment.generation import (
     GeneratedRow,
     Generator,
     GeneratorParams,
@@ -16,8 +16,8 @@ from stages.codegen_alignment.generation import (
     prompt_name,
     side_generates,
 )
-from stages.codegen_alignment.io_cases import is_trivial_case, split_io_cases
-from stages.codegen_alignment.programs import case_compiles_job, case_id, first_assert, is_trivial, split_asserts
+from helpers.codegen_alignment.io_cases import is_trivial_case, split_io_cases
+from helpers.codegen_alignment.programs import case_compiles_job, case_id, first_assert, is_trivial, split_asserts
 
 DOCSTRING = "docstring"  # the generator name of known-good test sets
 

@@ -12,8 +12,8 @@ from typing import TypedDict
 
 from engine.context import Context
 from engine.sandbox import Outcome
-from stages.codegen_alignment.io_cases import parse_case, program_job
-from stages.codegen_alignment.programs import cases_job
+from helpers.codegen_alignment.io_cases import parse_case, program_job
+from helpers.codegen_alignment.programs import cases_job
 
 
 class ScoredTestSet(TypedDict):

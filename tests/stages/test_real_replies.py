@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.codegen_alignment.programs import reply_code
+from helpers.codegen_alignment.programs import reply_code
 from stages.prompt_opt.evaluation import extract_letter
 
 REPLIES = Path(__file__).parents[1] / "data" / "real_replies"

@@ -8,7 +8,7 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from stages.codegen_alignment.consensus import (
+from helpers.codegen_alignment.consensus import (
     B4Priors,
     BetaPrior,
     TestSet,

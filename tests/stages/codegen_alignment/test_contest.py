@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stages.codegen_alignment.contest_tasks import SHIPPED, contest_tasks
-from stages.codegen_alignment.io_cases import case_text, consensus_outputs, is_trivial_case, split_io_cases
+from helpers.codegen_alignment.contest_tasks import SHIPPED, contest_tasks
+from helpers.codegen_alignment.io_cases import case_text, consensus_outputs, is_trivial_case, split_io_cases
 from tests.conftest import compose_and_run, lineage_problems, table
 from tests.stages.codegen_alignment.test_end_to_end import recorded_prompts
 

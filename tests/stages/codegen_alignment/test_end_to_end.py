@@ -136,7 +136,7 @@ def test_every_python_stage_states_its_grain_and_declares_its_row_type(sim_run, 
 
 def test_ground_truth_never_reaches_a_prompt(sim_run):
     _, run_dir, recorded = sim_run
-    from stages.codegen_alignment.generation import render
+    from helpers.codegen_alignment.generation import render
 
     class Ctx:
         from engine.config import PROJECT_ROOT as project_root

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stages.codegen_alignment.generation import side_generates
+from helpers.codegen_alignment.generation import side_generates
 
 
 def test_round_zero_makes_both_sides_and_later_rounds_follow_the_policy():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stages.codegen_alignment.programs import (
+from helpers.codegen_alignment.programs import (
     cases_job,
     docstring_asserts,
     function_program,

@@ -7,8 +7,8 @@ import pytest
 
 from engine.sandbox import Sandbox
 from engine.testing import SHARED_DATA
-from stages.codegen_alignment.programs import ground_truth_job
-from stages.codegen_alignment.task_sources import load_tasks
+from helpers.codegen_alignment.programs import ground_truth_job
+from helpers.codegen_alignment.task_sources import load_tasks
 
 FIELDS = {"task_id", "dataset", "prompt", "entry_point", "reference", "ground_truth"}
 

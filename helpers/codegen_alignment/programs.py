@@ -15,7 +15,7 @@ import textwrap
 from engine.context import Context
 from engine.llm.parse import code_in_prose, fenced_blocks, strip_think
 from engine.sandbox import Job, Outcome
-from stages.codegen_alignment.io_cases import program_job
+from helpers.codegen_alignment.io_cases import program_job
 
 # CodeT's stop sequences: where a completion that continues a function body stops being that body
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\nif", "\nprint")

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import TypedDict
 
-from stages.codegen_alignment.builtin_tasks import BUILTIN_TASKS
-from stages.codegen_alignment.contest_tasks import contest_tasks
+from helpers.codegen_alignment.builtin_tasks import BUILTIN_TASKS
+from helpers.codegen_alignment.contest_tasks import contest_tasks
 
 DATASETS = ("humaneval", "mbpp", "gsm8k", "builtin", "codecontests")
 
