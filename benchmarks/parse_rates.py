@@ -70,7 +70,7 @@ READERS: dict[str, tuple[str, str, Callable, Callable]] = {
                             *[lambda m, t: m.extract_letter(t) is not None] * 2),
     "prompt_opt.propose": ("stages.prompt_opt.candidates", "stages.prompt_opt.candidates",
                            *[lambda m, t: bool(m.clean_proposal(t).strip())] * 2),
-    "principle_examples.rewrite": ("stages.principle_examples.teaching", "stages.principle_examples.teaching",
+    "principle_examples.rewrite": ("helpers.principle_examples.teaching", "helpers.principle_examples.teaching",
                                    *[lambda m, t: m.extract_rewrite(t) is not None] * 2),
     "codegen_alignment.functions": ("helpers.codegen_alignment.programs", "helpers.codegen_alignment.programs",
                                     *[lambda m, t: _parses(m.reply_code(t))] * 2),

@@ -10,8 +10,8 @@ from pydantic import ConfigDict, Field
 from engine.context import Context
 from engine.prompt_template import TemplatePath, read_template
 from engine.rows import Rejected
+from helpers.principle_examples.teaching import TeacherParams, critique_and_rewrite
 from stages.principle_examples.failure_analysis import FailureTemplate, failures_shown, render_failures
-from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
 
 GuidanceTemplate = TemplatePath(required=["failures", "analysis"])
 

@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.rows import Rejected
+from helpers.principle_examples.principle import Principle, check_texts
 from stages.principle_examples.candidates import Candidate
-from stages.principle_examples.principle import Principle, check_texts
 
 
 class CheckedCandidate(Candidate):

@@ -9,8 +9,8 @@ from typing import TypedDict
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.principle_examples.scoring import Evaluation, evaluate_version
-from stages.principle_examples.teaching import TeacherParams
+from helpers.principle_examples.scoring import Evaluation, evaluate_version
+from helpers.principle_examples.teaching import TeacherParams
 from stages.principle_examples.versions import pass_rate
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.principle_examples.scoring import Evaluation, evaluate_version, validation_items
-from stages.principle_examples.teaching import TeacherParams
+from helpers.principle_examples.scoring import Evaluation, evaluate_version, validation_items
+from helpers.principle_examples.teaching import TeacherParams
 
 
 def evaluation_seed(library_seed: list[dict], items: list[dict], params: TeacherParams,

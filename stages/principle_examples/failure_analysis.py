@@ -11,7 +11,7 @@ from engine.context import Context
 from engine.llm import Request
 from engine.prompt_template import PromptTemplate, TemplatePath, read_template
 from engine.rows import Rejected
-from stages.principle_examples.principle import Principle
+from helpers.principle_examples.principle import Principle
 
 # one failed validation item, as the analysis, generation and guidance prompts list it
 FailureTemplate = TemplatePath(required=["human_prompt"], optional=["letters"])

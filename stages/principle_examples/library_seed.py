@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.context import Context
 from engine.rows import Rejected
+from helpers.principle_examples.principle import Principle, check_texts
 from stages.principle_examples.library import LibraryRow
-from stages.principle_examples.principle import Principle, check_texts
 
 FIELDS = ("human_prompt", "model_answer", "critique", "rewrite")
 

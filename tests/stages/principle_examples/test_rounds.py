@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 from engine.config import PROJECT_ROOT
 from engine.rows import Rejected
+from helpers.principle_examples.principle import Principle
+from helpers.principle_examples.teaching import extract_rewrite
 from sims.principle_examples import teacher as sim_teacher
 from stages.principle_examples.candidates_checked import Params as CheckParams
 from stages.principle_examples.candidates_checked import candidates_checked
@@ -15,8 +17,6 @@ from stages.principle_examples.examples_added import Params as AddParams
 from stages.principle_examples.examples_added import examples_added
 from stages.principle_examples.human_prompts import parse_prompts, template_placeholders
 from stages.principle_examples.library import library
-from stages.principle_examples.principle import Principle
-from stages.principle_examples.teaching import extract_rewrite
 
 GOOD = ("Above all, rest. Do it daily. Aim high. Plan ahead. Try again. Ideally, sleep. Very well. "
         "Enjoy it.")

@@ -12,7 +12,7 @@ from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import labelled, strip_commentary
 from engine.prompt_template import PromptTemplate, TemplatePath, read_template
-from stages.principle_examples.principle import Principle
+from helpers.principle_examples.principle import Principle
 
 EXAMPLE_FIELDS = ("human_prompt", "assistant_answer", "critique", "rewrite")
 SystemTemplate = TemplatePath(required=["principle"], optional=["name"])

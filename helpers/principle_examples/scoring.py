@@ -8,8 +8,8 @@ from typing import TypedDict
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.principle_examples.principle import check_texts
-from stages.principle_examples.teaching import TeacherParams, critique_and_rewrite
+from helpers.principle_examples.principle import check_texts
+from helpers.principle_examples.teaching import TeacherParams, critique_and_rewrite
 
 # the teacher answered but gave no usable rewrite: a failure of the version, not of the call
 TEACHER_FAILURES = ("no_critique", "no_rewrite", "truncated")
