@@ -66,7 +66,7 @@ def _verifier_read(before: bool) -> Callable[[types.ModuleType, str], bool]:
 
 # task -> (module of its parser before, module now, whether that parser reads a reply: before, now)
 READERS: dict[str, tuple[str, str, Callable, Callable]] = {
-    "prompt_opt.evaluate": ("stages.prompt_opt.evaluation", "stages.prompt_opt.evaluation",
+    "prompt_opt.evaluate": ("helpers.prompt_opt.evaluation", "helpers.prompt_opt.evaluation",
                             *[lambda m, t: m.extract_letter(t) is not None] * 2),
     "prompt_opt.propose": ("stages.prompt_opt.candidates", "stages.prompt_opt.candidates",
                            *[lambda m, t: bool(m.clean_proposal(t).strip())] * 2),

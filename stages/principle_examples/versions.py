@@ -10,7 +10,7 @@ from typing import TypedDict
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
-from stages.common.stats import wilson_interval
+from helpers.common.stats import wilson_interval
 
 
 class Version(TypedDict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.prompt_opt.evaluation import EvaluatorParams, answer_rows
+from helpers.prompt_opt.evaluation import EvaluatorParams, answer_rows
 
 
 def answers_initial(prompts_initial: list[dict], items_train: list[dict], params: EvaluatorParams,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stages.prompt_opt.evaluation import prompt_scores
+from helpers.prompt_opt.evaluation import prompt_scores
 
 
 def candidates_scored(candidates: list[dict], answers: list[dict], items_train: list[dict]) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.context import Context
 from engine.rows import Rejected
-from stages.prompt_opt.evaluation import EvaluatorParams, answer_rows, rank_key
+from helpers.prompt_opt.evaluation import EvaluatorParams, answer_rows, rank_key
 
 
 def heldout_picks(pool: list[dict], pool_prev: list[dict], candidates_scored: list[dict],

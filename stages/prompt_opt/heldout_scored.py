@@ -4,7 +4,7 @@ far, of the epoch's best candidate and, at epoch 1, of the best initial prompt (
 from __future__ import annotations
 
 from engine.context import Context
-from stages.prompt_opt.evaluation import prompt_scores
+from helpers.prompt_opt.evaluation import prompt_scores
 from stages.prompt_opt.heldout_answers import heldout_picks
 
 _CARRIED = ("id", "prompt", "epoch", "origin", "train_accuracy", "train_compliance", "train_cross_entropy")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stages.prompt_opt.evaluation import LETTERS
+from helpers.prompt_opt.evaluation import LETTERS
 
 
 def items_valid(item: dict) -> bool | str:

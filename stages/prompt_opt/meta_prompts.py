@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.prompt_template import PromptTemplate, TemplatePath, read_template
-from stages.prompt_opt.evaluation import rank_key
+from helpers.prompt_opt.evaluation import rank_key
 
 
 class Params(BaseModel):

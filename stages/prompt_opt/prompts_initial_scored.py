@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stages.prompt_opt.evaluation import prompt_scores
+from helpers.prompt_opt.evaluation import prompt_scores
 
 
 def prompts_initial_scored(prompts_initial: list[dict], answers_initial: list[dict],

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers.codegen_alignment.programs import reply_code
-from stages.prompt_opt.evaluation import extract_letter
+from helpers.prompt_opt.evaluation import extract_letter
 
 REPLIES = Path(__file__).parents[1] / "data" / "real_replies"
 
@@ -53,10 +53,10 @@ def test_parse_rates_run_the_old_parsers_from_git_beside_todays():
     known = subprocess.run(["git", "cat-file", "-e", parse_rates.BEFORE], cwd=REPLIES, capture_output=True)
     if known.returncode:
         pytest.skip("a checkout without the history parse_rates reads the old parsers from")
-    today = sys.modules["stages.prompt_opt.evaluation"]
+    today = sys.modules["helpers.prompt_opt.evaluation"]
     rows = {r["task"]: r for r in parse_rates.rates(parse_rates.BEFORE)}
     # the old letter parser read the replies listing the options as answer A; today's reads none of them
     evaluate = rows["prompt_opt.evaluate"]
     assert (evaluate["before_misread"], evaluate["after_misread"]) == (4, 0)
     assert evaluate["after"] == sum(extract_letter(t) is not None for t in replies("prompt_opt.evaluate"))
-    assert sys.modules["stages.prompt_opt.evaluation"] is today  # today's modules are put back
+    assert sys.modules["helpers.prompt_opt.evaluation"] is today  # today's modules are put back

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from engine.llm import TokenLogprob
-from stages.prompt_opt.evaluation import (
+from helpers.prompt_opt.evaluation import (
     CE_MAX,
     extract_letter,
     is_strict_letter,

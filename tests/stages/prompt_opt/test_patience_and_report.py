@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stages.common.stats import wilson_interval
+from helpers.common.stats import wilson_interval
 from stages.prompt_opt.patience import patience_exhausted
 
 

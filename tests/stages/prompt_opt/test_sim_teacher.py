@@ -7,8 +7,8 @@ import random
 from pathlib import Path
 
 from engine.config import PROJECT_ROOT
+from helpers.prompt_opt.evaluation import extract_letter, letter_cross_entropy
 from sims.prompt_opt.teacher import evaluate, prompt_features, propose
-from stages.prompt_opt.evaluation import extract_letter, letter_cross_entropy
 
 ITEMS = [json.loads(line) for line in (PROJECT_ROOT / "sample_data/multiple_choice.jsonl").read_text().splitlines()]
 TEMPLATE = Path(PROJECT_ROOT / "stages/prompt_opt/prompts/question.txt").read_text()

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from engine.query_rows import query_rows
-from stages.common.stats import wilson_interval
+from helpers.common.stats import wilson_interval
 
 
 def training_curve(heldout: list[dict]) -> list[dict]:

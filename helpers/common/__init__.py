@@ -1,0 +1,1 @@
+"""Helpers shared by the stages of more than one experiment."""
