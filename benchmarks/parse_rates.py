@@ -66,20 +66,21 @@ def _verifier_read(before: bool) -> Callable[[types.ModuleType, str], bool]:
 
 # task -> (module of its parser before, module now, whether that parser reads a reply: before, now)
 READERS: dict[str, tuple[str, str, Callable, Callable]] = {
-    "prompt_opt.evaluate": ("helpers.prompt_opt.evaluation", "helpers.prompt_opt.evaluation",
+    "prompt_opt.evaluate": ("stages.prompt_opt.evaluation", "helpers.prompt_opt.evaluation",
                             *[lambda m, t: m.extract_letter(t) is not None] * 2),
     "prompt_opt.propose": ("stages.prompt_opt.candidates", "stages.prompt_opt.candidates",
                            *[lambda m, t: bool(m.clean_proposal(t).strip())] * 2),
-    "principle_examples.rewrite": ("helpers.principle_examples.teaching", "helpers.principle_examples.teaching",
+    "principle_examples.rewrite": ("stages.principle_examples.teaching", "helpers.principle_examples.teaching",
                                    *[lambda m, t: m.extract_rewrite(t) is not None] * 2),
-    "codegen_alignment.functions": ("helpers.codegen_alignment.programs", "helpers.codegen_alignment.programs",
+    "codegen_alignment.functions": ("stages.codegen_alignment.programs", "helpers.codegen_alignment.programs",
                                     *[lambda m, t: _parses(m.reply_code(t))] * 2),
-    "codegen_alignment.test_sets": ("helpers.codegen_alignment.programs", "helpers.codegen_alignment.programs",
+    "codegen_alignment.test_sets": ("stages.codegen_alignment.programs", "helpers.codegen_alignment.programs",
                                     *[_first_assert_parses] * 2),
     "autoif.verifier": ("stages.autoif.verifier_samples", "helpers.autoif.replies", _verifier_read(True),
                         _verifier_read(False)),
 }
-PACKAGES = ("engine", "stages")
+# the project's packages, then and now (the old tree has no helpers: the finder then finds none there)
+PACKAGES = ("engine", "stages", "helpers")
 # replies a parser must not read, by task: an evaluator's reply listing the options ("A) ...\nB) ...") commits to
 # no answer; read, it counts as answer A (the "misread" column)
 MUST_NOT_READ: dict[str, Callable[[str], bool]] = {
