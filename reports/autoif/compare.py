@@ -1,5 +1,6 @@
-"""Compare the jobs of an AutoIF sweep: `python -m reports.autoif.compare SWEEP_DIR` prints one line per job (its
-overrides, final counts and filter quality) and writes SWEEP_DIR/comparison.png.
+"""Compare the jobs of an AutoIF sweep: `python -m reports.autoif.compare SWEEP_DIR [--baseline TEXT]` prints one
+line per job (its overrides, final counts and filter quality), then one line per remedy with its seeds pooled
+(reports/autoif/remedies.py), and writes SWEEP_DIR/comparison.png.
 
 Filter quality needs the sim ground truth of a job's model stages; a job that reused them from an earlier job
 shows it as "-" (the stage store does not carry sim_truth)."""
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+
+from reports.autoif.remedies import overrides_of, pooled_rows, remedy_jobs
 
 COUNTS = ("constraints", "constraints_aligned", "responses", "responses_verified", "responses_scored")
 QUALITY = ("cross_validate_functions", "nli", "probes", "verify", "score")
@@ -24,9 +27,7 @@ def job_rows(sweep_dir: Path) -> list[dict]:
     rows = []
     for summary_path in sorted(sweep_dir.glob("*/summary.json"), key=lambda p: p.parent.name):
         summary = json.loads(summary_path.read_text())
-        overrides_path = summary_path.parent / ".hydra" / "overrides.yaml"
-        overrides = [line.removeprefix("- ").strip() for line in overrides_path.read_text().splitlines()
-                     if line.startswith("- ") and "experiment=" not in line] if overrides_path.is_file() else []
+        overrides = overrides_of(summary_path.parent)
         quality = summary.get("filter_quality") or {}
         rows.append({"job": summary_path.parent.name, "overrides": " ".join(overrides) or "-",
                      "status": summary["status"],
@@ -78,8 +79,11 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    baseline = None
+    if len(args) == 3 and args[1] == "--baseline":
+        args, baseline = args[:1], args[2]
     if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python -m reports.autoif.compare SWEEP_DIR", file=sys.stderr)
+        print("usage: python -m reports.autoif.compare SWEEP_DIR [--baseline TEXT]", file=sys.stderr)
         return 2
     sweep_dir = Path(args[0])
     rows = job_rows(sweep_dir)
@@ -87,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no */summary.json under {sweep_dir}", file=sys.stderr)
         return 1
     print(render_table(rows))
+    if pooled := pooled_rows(remedy_jobs(sweep_dir), baseline):
+        print("\nper remedy, seeds pooled:")
+        print(render_table(pooled))
     plot(rows, sweep_dir / "comparison.png")
     print(f"plot: {sweep_dir / 'comparison.png'}")
     return 0
