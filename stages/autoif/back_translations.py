@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -19,10 +21,19 @@ class Params(BaseModel):
     max_tokens: int = Field(ge=16)
 
 
-def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list:
+class BackTranslation(TypedDict):
+    verifier_id: str
+    constraint_id: str
+    parent_ids: list[str]  # the verifier
+    llm_key: str
+    simulated: bool
+    text: str  # the instruction read back from the verifier's code
+
+
+def back_translations(verifiers_kept: list[dict], params: Params, ctx: Context) -> list[BackTranslation | Rejected]:
     requests = [Request(user(render(ctx.project_root, params.prompt, code=v["code"])), task="autoif.back_translate",
                         max_tokens=params.max_tokens) for v in verifiers_kept]
-    out: list = []
+    out: list[BackTranslation | Rejected] = []
     for verifier, response in zip(verifiers_kept, ctx.llm("generator").complete(requests, desc="back-translate"),
                                   strict=True):
         row = {"verifier_id": verifier["id"], "constraint_id": verifier["constraint_id"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.context import Context
@@ -34,14 +36,24 @@ def constraint_line(line: str, params: Params) -> tuple[str, str | None]:
     return text, length_problem(text, params.constraint_min_chars, params.constraint_max_chars)
 
 
-def constraints_augmented(seed_constraints: list[dict], params: Params, ctx: Context) -> list:
+class AugmentedLine(TypedDict):
+    call: int  # which of the augment calls wrote it
+    parent_ids: list[str]  # the seed constraints the call showed
+    llm_key: str
+    simulated: bool
+    text: str  # the constraint, cleaned of list markers
+    line: int  # its line number in the reply
+
+
+def constraints_augmented(seed_constraints: list[dict], params: Params,
+                          ctx: Context) -> list[AugmentedLine | Rejected]:
     seeds = "\n".join(row["text"] for row in seed_constraints)
     prompt = render(ctx.project_root, params.prompt, seeds=seeds, n=str(params.lines_per_call))
     # one constraint a line: a reply cut at max_tokens keeps its whole lines, the cut one is rejected as truncated
     requests = [Request(user(prompt), task="autoif.augment", sample_index=i, max_tokens=params.max_tokens,
                         truncation="whole_lines") for i in range(params.augment_calls)]
     seed_ids = [row["id"] for row in seed_constraints]
-    out: list = []
+    out: list[AugmentedLine | Rejected] = []
     for call, response in enumerate(ctx.llm("generator").complete(requests, desc="augment")):
         base = {"call": call, "parent_ids": seed_ids, **model_fields(response)}
         if not response.ok:

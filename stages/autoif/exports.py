@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from typing import Literal, TypedDict
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -80,8 +81,16 @@ def _write_jsonl(path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records))
 
 
+class ExportRecord(TypedDict):
+    kind: Literal["sft", "dpo"]
+    record_id: str  # the record's id in its export file
+    lineage: str  # JSON: the ids of the rows the record came from
+    simulated: bool
+    parent_ids: list[str]  # the scored response (a dpo pair's chosen one)
+
+
 def exports(responses_scored: list[dict], response_checks: list[dict], constraints: list[dict], params: Params,
-            ctx: Context) -> list[dict]:
+            ctx: Context) -> list[ExportRecord]:
     constraint_parents = {c["id"]: list(c["parent_ids"]) for c in constraints}
     sft = [{"id": r["id"], "instruction": r["prompt"], "input": "", "output": r["response"],
             "lineage": lineage(r, constraint_parents), "simulated": bool(r["simulated"])} for r in responses_scored]

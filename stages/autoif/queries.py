@@ -4,6 +4,7 @@ aligned and probed constraint with a seed of its own, joined with it by the resp
 from __future__ import annotations
 
 import random
+from typing import TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,8 +31,18 @@ def query_problem(query: object, params: Params) -> str | None:
     return length_problem(query, params.query_min_chars, params.query_max_chars)
 
 
-def queries(constraints_probed: list[dict], user_queries: list[dict], params: Params, ctx: Context) -> list:
-    out: list = []
+class Query(TypedDict):
+    constraint_id: str
+    constraint_text: str
+    query_id: str  # the user query's id in its source
+    query: str
+    prompt: str  # the query with the constraint, as the generator reads it
+    parent_ids: list[str]  # the constraint and the user query
+
+
+def queries(constraints_probed: list[dict], user_queries: list[dict], params: Params,
+            ctx: Context) -> list[Query | Rejected]:
+    out: list[Query | Rejected] = []
     eligible = []
     for q in user_queries:
         problem = query_problem(q.get("query"), params)

@@ -14,7 +14,7 @@ from engine.sandbox import Job
 
 
 class CheckedResponse(TypedDict):
-    """The columns every checked row has (it keeps its response row's others too)."""
+    """The columns every checked row has (it keeps its response row's others too: a response's, or a probe's)."""
 
     constraint_id: str
     response: str

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -17,10 +19,22 @@ class Params(BaseModel):
     max_tokens: int = Field(ge=16)
 
 
-def responses(queries: list[dict], params: Params, ctx: Context) -> list:
+class Response(TypedDict):
+    query_row_id: str  # the queries row
+    constraint_id: str
+    query_id: str
+    prompt: str
+    sample: int
+    parent_ids: list[str]
+    llm_key: str
+    simulated: bool
+    response: str
+
+
+def responses(queries: list[dict], params: Params, ctx: Context) -> list[Response | Rejected]:
     requests = [Request(user(q["prompt"]), task="autoif.respond", sample_index=k, max_tokens=params.max_tokens)
                 for q in queries for k in range(params.responses_per_query)]
-    out: list = []
+    out: list[Response | Rejected] = []
     for i, response in enumerate(ctx.llm("generator").complete(requests, desc="respond")):
         q = queries[i // params.responses_per_query]
         row = {"query_row_id": q["id"], "constraint_id": q["constraint_id"], "query_id": q["query_id"],

@@ -14,6 +14,8 @@ from engine.prompt_template import TemplatePath
 from engine.rows import Rejected
 from helpers.autoif.prompting import render, user
 from helpers.autoif.replies import score_line
+from stages.autoif.response_checks import CheckedResponse
+from stages.autoif.responses import Response
 
 JudgePrompt = TemplatePath(required=["prompt", "response"])
 
@@ -29,10 +31,16 @@ def meets(score: float, params: Params) -> bool:
     return score >= params.score_threshold if params.score_comparison == ">=" else score > params.score_threshold
 
 
-def responses_scored(responses_verified: list[dict], params: Params, ctx: Context) -> list:
+class ScoredResponse(CheckedResponse, Response):  # a checked response row, scored
+    judge_key: str
+    score: float  # 0-10, from the judge's score line
+    judgement: str  # the judge's whole reply
+
+
+def responses_scored(responses_verified: list[dict], params: Params, ctx: Context) -> list[ScoredResponse | Rejected]:
     requests = [Request(user(render(ctx.project_root, params.prompt, prompt=r["prompt"], response=r["response"])),
                         task="autoif.judge", max_tokens=params.max_tokens) for r in responses_verified]
-    out: list = []
+    out: list[ScoredResponse | Rejected] = []
     for r, reply in zip(responses_verified, ctx.llm("judge").complete(requests, desc="judge"), strict=True):
         row = {**{k: v for k, v in r.items() if k not in ("id", "parent_ids")}, "parent_ids": [r["id"]],
                "judge_key": reply.key, "simulated": bool(r["simulated"] or reply.simulated)}

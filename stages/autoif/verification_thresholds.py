@@ -1,11 +1,11 @@
-"""One row: the thresholds of the experiment's SQL filters. A SQL stage's own params (DuckDB variables) are typed
-but not range-checked; here each threshold is validated against its range at start-up, with the config key in
-the error, and the filters read the one table. A changed threshold changes this stage's fingerprint and so
+"""One row per run: the thresholds of the experiment's SQL filters. A SQL stage's own params (DuckDB variables) are
+typed but not range-checked; here each threshold is validated against its range at start-up, with the config key
+in the error, and the filters read the one table. A changed threshold changes this stage's fingerprint and so
 recomputes the filters after it."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -52,6 +52,19 @@ class Params(BaseModel):
         return min_verifiers
 
 
-def verification_thresholds(params: Params) -> list[dict]:
-    return [{"id": "thresholds", **params.model_dump(exclude={"verifiers_per_constraint", "probers"}),
+class Thresholds(TypedDict):
+    id: str
+    parent_ids: list[str]  # none: the row comes from the config
+    min_verifiers: int
+    min_cases: int
+    min_verifier_accuracy: float
+    pass_threshold: float
+    nli_keep: str
+    probe_accuracy: float
+    probe_min_caught: float
+    n_probers: int
+
+
+def verification_thresholds(params: Params) -> list[Thresholds]:
+    return [{"id": "thresholds", "parent_ids": [], **params.model_dump(exclude={"verifiers_per_constraint", "probers"}),
              "n_probers": len(params.probers)}]

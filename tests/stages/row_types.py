@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -56,10 +57,11 @@ def composed_stages(experiment: str) -> dict:
     return OmegaConf.to_container(cfg, resolve=True)["stages"]
 
 
-def row_type_problems(run_dir: Path, experiment: str) -> dict[str, str]:
+def row_type_problems(run_dir: Path, experiment: str, passing_through: Iterable[str] = ()) -> dict[str, str]:
     """{stage: what is wrong} for each Python stage of the experiment whose docstring states no grain ("one row
     per ..."), that declares no row type, or whose table in the run has other columns than it declares (a stage
-    the run did not reach is checked for the first two only); empty when all is well."""
+    the run did not reach is checked for the first two only); empty when all is well. A stage in `passing_through`
+    keeps the columns of the rows it is given besides those it declares: only those are checked."""
     problems = {}
     for name, (kind, target) in python_stages(composed_stages(experiment)).items():
         func = import_callable(target, name)
@@ -78,7 +80,7 @@ def row_type_problems(run_dir: Path, experiment: str) -> dict[str, str]:
         optional = _optional_keys(func)
         declared = _duckdb_types(schema)
         engine_columns = ENGINE_COLUMNS | ({"parent_ids"} if kind in PER_ROW_KINDS else set())
-        missing = sorted(set(actual) - engine_columns - set(declared))
+        missing = [] if name in passing_through else sorted(set(actual) - engine_columns - set(declared))
         extra = sorted(set(declared) - set(actual) - optional)
         mistyped = sorted(f"{c} {declared[c]} (table: {t})" for c, t in actual.items()
                           if c in declared and t != declared[c] and t not in UNTYPED)

@@ -10,6 +10,7 @@ import pytest
 
 from engine.sandbox import Job, Sandbox
 from tests.conftest import compose_and_run, lineage_problems, table
+from tests.stages.row_types import row_type_problems
 
 SMALL = ("autoif.augment_calls=1", "autoif.lines_per_call=10", "autoif.queries_per_instruction=2")
 KEYS = {"constraints": "id", "verifier_samples": "id", "verifier_matrix": "verifier_id, case_id",
@@ -55,6 +56,12 @@ def test_each_table_key_is_unique(quick_run, stage):
 def test_lineage_has_no_row_that_is_its_own_parent_and_every_parent_exists(quick_run):
     _, run_dir = quick_run
     assert lineage_problems(run_dir) == {}
+
+
+def test_every_python_stage_states_its_grain_and_the_columns_it_declares_are_its_tables(quick_run):
+    _, run_dir = quick_run
+    # response_checks checks responses and probes alike, each row keeping the columns of the row it checks
+    assert row_type_problems(run_dir, "autoif", passing_through={"response_checks", "probe_checks"}) == {}
 
 
 def test_filter_quality_is_reported_for_steps_3_5_7_and_8(quick_run):
