@@ -39,6 +39,23 @@ def smollm2() -> Path:
     return convert()
 
 
+def threads() -> int:
+    """Threads for torch, in process and in a server: EXECFEED_REAL_THREADS, else the machine's cores (a 2-core CI
+    machine runs one model process at a time: the tests run in turn, a server idles while the hf tests run)."""
+    return int(os.environ.get("EXECFEED_REAL_THREADS") or os.cpu_count() or 1)
+
+
+@pytest.fixture(scope="session")
+def torch_threads() -> int:
+    """torch's thread count set once for the in-process (hf) tests, with OpenMP told not to spin while it waits:
+    on a shared machine a busy-waiting thread takes the core a working one needs (4-15x slower generation)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch's OpenMP starts: set before first use
+    import torch
+
+    torch.set_num_threads(threads())
+    return threads()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,9 +96,22 @@ def llama_cpp_server(smollm2: Path, tmp_path_factory):
                       tmp_path_factory.mktemp("llama") / "llama.log")
 
 
+# base URL (as yielded) -> the server process's pid, for cpu_seconds
+SERVERS: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system, every thread) of this process, or of process `pid`: what a run costs whatever
+    the machine's load, where wall time on a shared machine mostly measures the others."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def _serve(what: str, command: list[str], base: str, ready_path: str, log: Path):
     """Start `command`, wait until `base + ready_path` answers, yield `base/v1`, then stop that process only."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": str(threads())}
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
@@ -94,8 +124,10 @@ def _serve(what: str, command: list[str], base: str, ready_path: str, log: Path)
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"{what} did not come up: {log.read_text()[-2000:]}")
                 time.sleep(0.5)
+        SERVERS[f"{base}/v1"] = process.pid
         yield f"{base}/v1"
     finally:
+        SERVERS.pop(f"{base}/v1", None)
         process.terminate()
         try:
             process.wait(timeout=20)
