@@ -1,18 +1,19 @@
-"""What prompt optimisation costs: model calls and tokens per epoch, ours against the original notebook's way.
+"""What prompt optimisation costs: model calls and tokens per iteration, ours against the original notebook's way.
 
-    python -m benchmarks.prompt_opt_cost [--epochs N] [--proposals N]
+    python -m benchmarks.prompt_opt_cost [--rounds N] [--proposals N]
 
 Two runs of `+experiment=prompt_opt` on `sim`, each with a fresh private cache:
-- ours: `proposals` per epoch; each new prompt is scored once on train and kept in the pool with its scores,
+- ours: `proposals` per iteration; each new prompt is scored once on train and kept in the pool with its scores,
   every request goes through the response cache (a prompt seen before, e.g. the best one re-reported on
   held-out, costs nothing);
-- original: one proposal per epoch, no cache, no early stop, and, as in the notebook, every prompt of the pool
-  scored again on the whole train split each epoch. The engine never re-scores, so those re-scoring calls are
-  counted, not made: (pool size x train items) evaluator calls per epoch at the run's measured tokens per
+- original: one proposal per iteration, no cache, no early stop, and, as in the notebook, every prompt of the pool
+  scored again on the whole train split each iteration. The engine never re-scores, so those re-scoring calls are
+  counted, not made: (pool size x train items) evaluator calls per iteration at the run's measured tokens per
   evaluator call.
 Optimisation calls are train scoring plus generator calls; held-out reporting is listed apart and left out of
 the ratio (the notebook had no held-out split). "Calls per point" divides optimisation calls by the held-out
-accuracy gained over the best initial prompt, in percentage points. The last line is one JSON object.
+accuracy gained over the best initial prompt, in percentage points. The per-iteration lists start with the
+initial prompts' scoring, before the loop (iteration -1 in the table). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -42,40 +43,40 @@ def run_prompt_opt(work: Path, *overrides: str) -> tuple[dict, Path]:
     return run(cfg, work / "run"), work / "run"
 
 
-def sent_per_epoch(run_dir: Path) -> dict[int, dict[str, dict[str, int]]]:
-    """epoch -> purpose -> {calls, tokens}: requests actually sent, each counted in the epoch that first
-    asked for it (epoch 0: the initial prompts)."""
+def sent_per_iteration(run_dir: Path) -> dict[int, dict[str, dict[str, int]]]:
+    """iteration -> purpose -> {calls, tokens}: requests actually sent, each counted in the loop iteration that
+    first asked for it (-1: the initial prompts, before the loop)."""
     with duckdb.connect(str(run_dir / "run.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-        selects = [f"select '{purpose}' as purpose, {'-1' if stage == 'answers_initial' else 'iteration'} + 1 "
-                   f"as epoch, llm_key from {table}"
+        selects = [f"select '{purpose}' as purpose, {'-1' if stage == 'answers_initial' else 'iteration'} "
+                   f"as iteration, llm_key from {table}"
                    for stage, purpose in CALL_STAGES.items()
                    for table in (stage, f"{stage}__rejected") if table in tables]
         rows = con.execute(f"""
             with asked as ({' union all '.join(selects)}),
-            first_asked as (select llm_key, min(epoch) as epoch, any_value(purpose) as purpose
+            first_asked as (select llm_key, min(iteration) as iteration, any_value(purpose) as purpose
                             from asked group by llm_key),
             sent as (select key, count(*) as calls, sum(prompt_tokens + completion_tokens) as tokens
                      from llm_calls where attempt > 0 group by key)
-            select f.epoch, f.purpose, sum(s.calls), sum(s.tokens)
+            select f.iteration, f.purpose, sum(s.calls), sum(s.tokens)
             from first_asked f join sent s on s.key = f.llm_key group by all order by all""").fetchall()
     out: dict[int, dict[str, dict[str, int]]] = {}
-    for epoch, purpose, calls, tokens in rows:
-        out.setdefault(epoch, {})[purpose] = {"calls": int(calls), "tokens": int(tokens)}
+    for iteration, purpose, calls, tokens in rows:
+        out.setdefault(iteration, {})[purpose] = {"calls": int(calls), "tokens": int(tokens)}
     return out
 
 
-def ours_summary(summary: dict, per_epoch: dict) -> dict:
-    opt = [sum(e.get(p, {}).get("calls", 0) for p in ("train", "generator")) for e in per_epoch.values()]
-    opt_tokens = [sum(e.get(p, {}).get("tokens", 0) for p in ("train", "generator")) for e in per_epoch.values()]
-    heldout = sum(e.get("heldout", {}).get("calls", 0) for e in per_epoch.values())
-    return {"optimisation_calls_per_epoch": opt, "optimisation_tokens_per_epoch": opt_tokens,
+def ours_summary(summary: dict, per_iteration: dict) -> dict:
+    opt = [sum(e.get(p, {}).get("calls", 0) for p in ("train", "generator")) for e in per_iteration.values()]
+    opt_tokens = [sum(e.get(p, {}).get("tokens", 0) for p in ("train", "generator")) for e in per_iteration.values()]
+    heldout = sum(e.get("heldout", {}).get("calls", 0) for e in per_iteration.values())
+    return {"optimisation_calls_per_iteration": opt, "optimisation_tokens_per_iteration": opt_tokens,
             "heldout_calls": heldout, "cache_hits": summary["llm"]["cache_hits"]}
 
 
 def original_accounting(run_dir: Path) -> dict:
     """The notebook's cost for the prompts this run proposed: every pool prompt re-scored on all train items
-    each epoch, plus one generator call; tokens at this run's measured averages."""
+    each iteration, plus one generator call; tokens at this run's measured averages."""
     with duckdb.connect(str(run_dir / "run.duckdb"), read_only=True) as con:
         n_train = con.execute("select count(*) from items_train").fetchone()[0]
         n_initial = con.execute("select count(*) from prompts_initial").fetchone()[0]
@@ -89,7 +90,7 @@ def original_accounting(run_dir: Path) -> dict:
     calls = [e + g for e, g in zip(evaluator_calls, generator_calls, strict=True)]
     tokens = [round(e * per_call["evaluator"] + g * per_call.get("generator", 0))
               for e, g in zip(evaluator_calls, generator_calls, strict=True)]
-    return {"optimisation_calls_per_epoch": calls, "optimisation_tokens_per_epoch": tokens}
+    return {"optimisation_calls_per_iteration": calls, "optimisation_tokens_per_iteration": tokens}
 
 
 def per_point(calls: int, gain: float) -> float | None:
@@ -98,38 +99,39 @@ def per_point(calls: int, gain: float) -> float | None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.prompt_opt_cost", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--proposals", type=int, default=4)
     args = parser.parse_args(argv)
-    common = [f"prompt_opt.epochs={args.epochs}", "llm.progress=false"]
+    common = [f"prompt_opt.rounds={args.rounds}", "llm.progress=false"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         summary, run_dir = run_prompt_opt(Path(tmp) / "ours", *common, f"prompt_opt.proposals={args.proposals}")
-        per_epoch = sent_per_epoch(run_dir)
-        results["ours"] = ours_summary(summary, per_epoch) | {"heldout_gain": summary["prompt_opt"]["heldout_gain"],
-                                                               "epochs_run": summary["prompt_opt"]["epochs_run"]}
-        # the notebook ran a fixed number of epochs: no early stop
+        per_iteration = sent_per_iteration(run_dir)
+        outcome = {k: summary["prompt_opt"][k] for k in ("heldout_gain", "iterations_run")}
+        results["ours"] = ours_summary(summary, per_iteration) | outcome
+        # the notebook ran a fixed number of iterations: no early stop
         summary, run_dir = run_prompt_opt(Path(tmp) / "original", *common, "prompt_opt.proposals=1",
-                                          f"prompt_opt.patience={args.epochs}",
+                                          f"prompt_opt.patience={args.rounds}",
                                           "+roles.evaluator.cache=off", "+roles.generator.cache=off")
-        results["original"] = original_accounting(run_dir) | {"heldout_gain": summary["prompt_opt"]["heldout_gain"],
-                                                              "epochs_run": summary["prompt_opt"]["epochs_run"]}
-    print(f"{'epoch':>5}  {'ours calls':>10}  {'ours tokens':>11}  {'original calls':>14}  {'original tokens':>15}")
+        results["original"] = original_accounting(run_dir) | {
+            k: summary["prompt_opt"][k] for k in ("heldout_gain", "iterations_run")}
+    print(f"{'iteration':>9}  {'ours calls':>10}  {'ours tokens':>11}  {'original calls':>14}  {'original tokens':>15}")
     ours, orig = results["ours"], results["original"]
-    for e in range(max(len(ours["optimisation_calls_per_epoch"]), len(orig["optimisation_calls_per_epoch"]))):
-        cells = [(r["optimisation_calls_per_epoch"][e], r["optimisation_tokens_per_epoch"][e])
-                 if e < len(r["optimisation_calls_per_epoch"]) else ("-", "-") for r in (ours, orig)]
-        print(f"{e:>5}  {cells[0][0]:>10}  {cells[0][1]:>11}  {cells[1][0]:>14}  {cells[1][1]:>15}")
+    for e in range(max(len(ours["optimisation_calls_per_iteration"]), len(orig["optimisation_calls_per_iteration"]))):
+        cells = [(r["optimisation_calls_per_iteration"][e], r["optimisation_tokens_per_iteration"][e])
+                 if e < len(r["optimisation_calls_per_iteration"]) else ("-", "-") for r in (ours, orig)]
+        label = e - 1 if e else "initial"  # the first entry is the initial prompts' scoring
+        print(f"{label:>9}  {cells[0][0]:>10}  {cells[0][1]:>11}  {cells[1][0]:>14}  {cells[1][1]:>15}")
     for name, r in results.items():
-        r["optimisation_calls"] = sum(r["optimisation_calls_per_epoch"])
-        r["optimisation_tokens"] = sum(r["optimisation_tokens_per_epoch"])
+        r["optimisation_calls"] = sum(r["optimisation_calls_per_iteration"])
+        r["optimisation_tokens"] = sum(r["optimisation_tokens_per_iteration"])
         r["calls_per_heldout_point"] = per_point(r["optimisation_calls"], r["heldout_gain"])
         print(f"{name}: {r['optimisation_calls']} optimisation calls, {r['optimisation_tokens']} tokens, "
-              f"held-out gain {r['heldout_gain']:+.2f} over {r['epochs_run']} epochs")
+              f"held-out gain {r['heldout_gain']:+.2f} over {r['iterations_run']} iterations")
     a, b = ours["calls_per_heldout_point"], orig["calls_per_heldout_point"]
-    print(json.dumps({"benchmark": "prompt_opt_cost", "epochs": args.epochs, "proposals": args.proposals,
-                      "ours": {k: v for k, v in ours.items() if not k.endswith("_per_epoch")},
-                      "original": {k: v for k, v in orig.items() if not k.endswith("_per_epoch")},
+    print(json.dumps({"benchmark": "prompt_opt_cost", "rounds": args.rounds, "proposals": args.proposals,
+                      "ours": {k: v for k, v in ours.items() if not k.endswith("_per_iteration")},
+                      "original": {k: v for k, v in orig.items() if not k.endswith("_per_iteration")},
                       "calls_ratio_original_over_ours":
                           round(orig["optimisation_calls"] / ours["optimisation_calls"], 2),
                       "calls_per_point_ratio_original_over_ours": round(b / a, 2) if a and b else None}))

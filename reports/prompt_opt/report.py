@@ -12,22 +12,22 @@ from helpers.common.stats import wilson_interval
 
 
 def training_curve(heldout: list[dict]) -> list[dict]:
-    """One point per epoch: the epoch's best candidate (epoch 0: the best initial prompt) and the best so far,
-    each with train and held-out accuracy."""
+    """One point per number of loop iterations run: at 0 the best initial prompt, at n the best candidate of
+    iteration n - 1 and the best so far, each with train and held-out accuracy."""
     points = []
-    for epoch in sorted({h["epoch"] for h in heldout}):
-        at = [h for h in heldout if h["epoch"] == epoch]
+    for iteration in sorted({h["iteration"] for h in heldout}):
+        at = [h for h in heldout if h["iteration"] == iteration]
         so_far = next(h for h in at if "best_so_far" in h["picked_as"])
-        epoch_best = next((h for h in at if "epoch_best" in h["picked_as"]), None)
-        if epoch == 1:
+        iteration_best = next((h for h in at if "iteration_best" in h["picked_as"]), None)
+        if iteration == 0:
             initial = next(h for h in at if "initial_best" in h["picked_as"])
-            points.append({"epoch": 0, "train_accuracy": initial["train_accuracy"],
+            points.append({"iterations_run": 0, "train_accuracy": initial["train_accuracy"],
                            "heldout_accuracy": initial["heldout_accuracy"],
                            "best_train_accuracy": initial["train_accuracy"],
                            "best_heldout_accuracy": initial["heldout_accuracy"]})
-        points.append({"epoch": epoch,
-                       "train_accuracy": epoch_best["train_accuracy"] if epoch_best else None,
-                       "heldout_accuracy": epoch_best["heldout_accuracy"] if epoch_best else None,
+        points.append({"iterations_run": iteration + 1,
+                       "train_accuracy": iteration_best["train_accuracy"] if iteration_best else None,
+                       "heldout_accuracy": iteration_best["heldout_accuracy"] if iteration_best else None,
                        "best_train_accuracy": so_far["train_accuracy"],
                        "best_heldout_accuracy": so_far["heldout_accuracy"]})
     return points
@@ -42,18 +42,18 @@ def plot_curve(points: list[dict], path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 4))
-    epochs = [p["epoch"] for p in points]
-    for key, label, style in (("train_accuracy", "epoch's best: train", "o--"),
-                              ("heldout_accuracy", "epoch's best: held-out", "s--"),
+    runs = [p["iterations_run"] for p in points]
+    for key, label, style in (("train_accuracy", "iteration's best: train", "o--"),
+                              ("heldout_accuracy", "iteration's best: held-out", "s--"),
                               ("best_train_accuracy", "best so far: train", "o-"),
                               ("best_heldout_accuracy", "best so far: held-out", "s-")):
-        xs = [e for e, p in zip(epochs, points, strict=True) if p[key] is not None]
+        xs = [n for n, p in zip(runs, points, strict=True) if p[key] is not None]
         ax.plot(xs, [p[key] for p in points if p[key] is not None], style, label=label)
-    ax.set_xlabel("epoch (0: initial prompts)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.set_xlabel("iterations run (0: the initial prompts)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts are whole numbers
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
-    ax.set_title("prompt optimisation: accuracy per epoch")
+    ax.set_title("prompt optimisation: accuracy per iteration")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -61,9 +61,9 @@ def plot_curve(points: list[dict], path: Path) -> None:
 
 
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
-    heldout = query_rows(con, "select * from heldout_scored order by epoch, prompt_id")
+    heldout = query_rows(con, "select * from heldout_scored order by iteration, prompt_id")
     best = query_rows(con, "select * from prompts_ranked order by train_rank limit 1")[0]
-    final = next(h for h in heldout if h["epoch"] == max(x["epoch"] for x in heldout)
+    final = next(h for h in heldout if h["iteration"] == max(x["iteration"] for x in heldout)
                  and "best_so_far" in h["picked_as"])
     initial = next(h for h in heldout if "initial_best" in h["picked_as"])
     # per scoring of a prompt on a split; "sampled/top_logprobs" when a backend gave logprobs only sometimes
@@ -77,7 +77,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     plot_curve(points, run_dir / "plots" / "training_curve.png")
     section = {
         "best_prompt": best["prompt"],
-        "best_prompt_epoch": best["epoch"],
+        "best_prompt_iteration": best["prompt_iteration"],  # null: an initial prompt
         "train_accuracy": best["train_accuracy"],
         "heldout_accuracy": final["heldout_accuracy"],
         "heldout_n": final["heldout_n"],
@@ -86,7 +86,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
         "initial_best_prompt": initial["prompt"],
         "initial_best_heldout_accuracy": initial["heldout_accuracy"],
         "heldout_gain": round(final["heldout_accuracy"] - initial["heldout_accuracy"], 6),
-        "epochs_run": max(p["epoch"] for p in points),
+        "iterations_run": max(p["iterations_run"] for p in points),
         "prompts_scored": con.execute("select count(*) from prompts_ranked").fetchone()[0],
         "cross_entropy_from": {str(k): v for k, v in sources.items()},
         "cross_entropy_missing": int(missing),

@@ -1,4 +1,5 @@
--- one row per scored prompt in the pool after this epoch: the pool before it plus this epoch's candidates
+-- one row per scored prompt in the pool after this iteration: the pool before it plus this iteration's
+-- candidates
 with earlier as (select * from pool_prev),
 
 new as (select * from candidates_scored),
@@ -9,9 +10,11 @@ combined as (
     select * from new
 ),
 
--- lists that were empty or all-null in Python arrive untyped; give them their types before they meet
+-- columns that were empty or all-null in Python arrive untyped (the initial prompts' null prompt_iteration);
+-- give them their types
 final as (
     select * replace (
+        prompt_iteration::integer as prompt_iteration,
         parent_prompt_ids::varchar[] as parent_prompt_ids,
         train_results::struct(item_id varchar, answer varchar, letter varchar, cross_entropy double)[]
             as train_results

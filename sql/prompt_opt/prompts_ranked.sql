@@ -1,4 +1,5 @@
--- one row per prompt ever scored: its epoch, parents, train scores and, where measured, held-out scores
+-- one row per prompt ever scored: the iteration that proposed it (null: an initial prompt), its parents, train
+-- scores and, where measured, held-out scores
 with pool as (select * from pool_last),
 
 heldout as (select * from heldout_scored),
@@ -19,7 +20,7 @@ final as (
     select
         p.id,
         p.parent_ids,
-        p.epoch,
+        p.prompt_iteration,
         p.origin,
         p.prompt,
         p.parent_prompt_ids,

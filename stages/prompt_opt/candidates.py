@@ -1,4 +1,4 @@
-"""One row per new candidate prompt of this epoch: a generator reply cleaned of labels, preambles, quotes and
+"""One row per new candidate prompt of this iteration: a generator reply cleaned of labels, preambles, quotes and
 tags; replies that echo the meta prompt, hold no prompt, run too long or repeat a known prompt are rejected."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.rows import Rejected
+from stages.prompt_opt.prompts_initial import Prompt
 
 
 class Params(BaseModel):
@@ -52,16 +53,16 @@ def echoes(reply: str, meta_prompt: str, known: set[str], min_chars: int) -> boo
 
 
 def candidates(proposals: list[dict], meta_prompts: list[dict], pool_prev: list[dict],
-               params: Params) -> list[dict | Rejected]:
+               params: Params) -> list[Prompt | Rejected]:
     metas = {m["id"]: m for m in meta_prompts}
     known = {normalised(p["prompt"]) for p in pool_prev}
     pool_prompts = set(known)
-    rows: list[dict | Rejected] = []
+    rows: list[Prompt | Rejected] = []
     for proposal in proposals:
         meta = metas[proposal["parent_ids"][0]]
         prompt = clean_proposal(proposal["reply"])
-        row = {"prompt": prompt, "epoch": proposal["epoch"], "origin": "generated",
-               "parent_prompt_ids": meta["shown_prompt_ids"], "parent_ids": [proposal["id"]]}
+        row: Prompt = {"prompt": prompt, "prompt_iteration": proposal["iteration"], "origin": "generated",
+                       "parent_prompt_ids": meta["shown_prompt_ids"], "parent_ids": [proposal["id"]]}
         words = len(prompt.split())
         if echoes(proposal["reply"], meta["meta_prompt"], pool_prompts, params.echo_min_chars):
             rows.append(Rejected(row, "echo", proposal["reply"][:2000]))

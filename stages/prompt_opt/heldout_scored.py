@@ -1,20 +1,43 @@
-"""One row per (epoch, reported prompt): held-out accuracy, compliance and cross-entropy of the best prompt so
-far, of the epoch's best candidate and, at epoch 1, of the best initial prompt (`picked_as` says which)."""
+"""One row per (iteration, reported prompt): held-out accuracy, compliance and cross-entropy of the best prompt so
+far, of the iteration's best candidate and, in iteration 0, of the best initial prompt (`picked_as` says which).
+The engine's `iteration` column is this loop iteration; `prompt_iteration` the one that proposed the prompt."""
 
 from __future__ import annotations
+
+from typing import Literal, TypedDict
 
 from engine.context import Context
 from helpers.prompt_opt.evaluation import prompt_scores
 from stages.prompt_opt.heldout_answers import heldout_picks
 
-_CARRIED = ("id", "prompt", "epoch", "origin", "train_accuracy", "train_compliance", "train_cross_entropy")
+_CARRIED = ("id", "prompt", "prompt_iteration", "origin", "train_accuracy", "train_compliance",
+            "train_cross_entropy")
+
+
+class HeldoutScoredPrompt(TypedDict):
+    parent_ids: list[str]  # the prompt's row
+    prompt_id: str
+    prompt: str
+    prompt_iteration: int | None
+    origin: Literal["initial", "generated"]
+    train_accuracy: float
+    train_compliance: float
+    train_cross_entropy: float | None
+    heldout_n: int
+    heldout_correct: int
+    heldout_accuracy: float
+    heldout_compliance: float
+    heldout_cross_entropy: float | None
+    heldout_ce_missing: int
+    heldout_unanswered: int
+    heldout_ce_source: str | None
+    picked_as: list[str]  # best_so_far, iteration_best, initial_best
 
 
 def heldout_scored(pool: list[dict], pool_prev: list[dict], candidates_scored: list[dict],
-                   heldout_answers: list[dict], items_heldout: list[dict], ctx: Context) -> list[dict]:
+                   heldout_answers: list[dict], items_heldout: list[dict], ctx: Context) -> list[HeldoutScoredPrompt]:
     picks = heldout_picks(pool, pool_prev, candidates_scored, ctx.iteration)
     prompts = [{k: row[k] for k in _CARRIED} for row, _ in picks.values()]
     scored = prompt_scores(prompts, heldout_answers, items_heldout, "heldout")
-    return [{**{k: v for k, v in s.items() if k not in ("id", "epoch", "heldout_results")},
-             "prompt_id": s["id"], "prompt_epoch": s["epoch"], "epoch": ctx.iteration + 1,
-             "picked_as": picks[s["id"]][1], "parent_ids": [s["id"]]} for s in scored]
+    return [{**{k: v for k, v in s.items() if k not in ("id", "heldout_results")},
+             "prompt_id": s["id"], "picked_as": picks[s["id"]][1], "parent_ids": [s["id"]]} for s in scored]

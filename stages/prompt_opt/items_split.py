@@ -6,10 +6,13 @@ The held-out split takes what is left when the data holds fewer than `heldout_si
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
 from engine.rows import Rejected
+from stages.prompt_opt.items_valid import Item
 
 
 class Params(BaseModel):
@@ -18,7 +21,12 @@ class Params(BaseModel):
     heldout_size: int = Field(ge=1)
 
 
-def items_split(items_valid: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
+class SplitItem(Item):
+    parent_ids: list[str]
+    split: Literal["train", "heldout"]
+
+
+def items_split(items_valid: list[dict], params: Params, ctx: Context) -> list[SplitItem | Rejected]:
     if len(items_valid) <= params.train_size:
         raise ValueError(f"{len(items_valid)} valid items leave none for the held-out split "
                          f"(prompt_opt.train_size={params.train_size})")

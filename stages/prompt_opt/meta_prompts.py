@@ -1,4 +1,4 @@
-"""One row per (epoch, proposal): the meta prompt asking the generator for a new instruction, built from the
+"""One row per (iteration, proposal): the meta prompt asking the generator for a new instruction, built from the
 scored pool so far.
 
 Selection (`strategy`) picks `k` of the pool's (prompt, train item) results: `random` draws them at random,
@@ -11,7 +11,7 @@ results' items as task exemplars.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,14 +68,23 @@ def _render_opro(pool: list[dict], shown: list[tuple[dict, dict]], items: dict[s
     return t["meta"].render(scored_prompts=scored, exemplars=exemplars)
 
 
-def meta_prompts(pool_prev: list[dict], items_train: list[dict], params: Params, ctx: Context) -> list[dict]:
+class MetaPrompt(TypedDict):
+    proposal_index: int
+    strategy: str
+    meta: str
+    meta_prompt: str  # the text sent to the generator
+    shown_prompt_ids: list[str]
+    parent_ids: list[str]  # the prompts it shows
+
+
+def meta_prompts(pool_prev: list[dict], items_train: list[dict], params: Params, ctx: Context) -> list[MetaPrompt]:
     root = ctx.project_root
     # stripped: the file's final newline is not part of the text it is joined into
     templates = {name: PromptTemplate(path, read_template(path, root).text.strip()) for name, path in (
         ("meta", params.meta_template), ("example", params.example_template),
         ("prompt", params.opro_prompt_template), ("exemplar", params.opro_exemplar_template))}
     items = {it["id"]: it for it in items_train}
-    rows = []
+    rows: list[MetaPrompt] = []
     for j in range(params.proposals):
         shown = select_results(pool_prev, params.strategy, params.k, ctx.rng)
         if params.meta == "original":
@@ -84,7 +93,7 @@ def meta_prompts(pool_prev: list[dict], items_train: list[dict], params: Params,
         else:
             text = _render_opro(pool_prev, shown, items, templates, params.opro_max_prompts)
             shown_ids = [p["id"] for p in sorted(pool_prev, key=rank_key)[:params.opro_max_prompts]]
-        rows.append({"epoch": ctx.iteration + 1, "proposal_index": j, "strategy": params.strategy,
+        rows.append({"proposal_index": j, "strategy": params.strategy,
                      "meta": params.meta, "meta_prompt": text, "shown_prompt_ids": shown_ids,
                      "parent_ids": shown_ids})
     return rows

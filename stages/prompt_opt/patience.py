@@ -1,4 +1,4 @@
-"""The loop's stop condition: `patience` epochs in a row without a better best train accuracy."""
+"""The loop's stop condition: `patience` iterations in a row without a better best train accuracy."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class PatienceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    patience: int = Field(ge=1)  # epochs in a row without a better best train accuracy that end the loop
+    patience: int = Field(ge=1)  # iterations in a row without a better best train accuracy that end the loop
 
 
 def patience_exhausted(pool: list[dict], iteration: int, params: PatienceParams) -> bool:
-    """The engine validates `params` before the first epoch; a direct caller may pass a dict."""
+    """The engine validates `params` before the first iteration; a direct caller may pass a dict."""
     patience = PatienceParams.model_validate(params).patience
     current = [p for p in pool if p["iteration"] == iteration]
-    best_by_epoch = [max((p["train_accuracy"] for p in current if p["epoch"] <= e), default=0.0)
-                     for e in range(iteration + 2)]  # epoch 0 (the initial prompts) up to this one
-    return len(best_by_epoch) > patience and best_by_epoch[-1] <= best_by_epoch[-1 - patience]
+    # the best train accuracy after n iterations, n = 0 (the initial prompts, prompt_iteration null) to this one
+    best_after = [max((p["train_accuracy"] for p in current
+                       if p["prompt_iteration"] is None or p["prompt_iteration"] < n), default=0.0)
+                  for n in range(iteration + 2)]
+    return len(best_after) > patience and best_after[-1] <= best_after[-1 - patience]

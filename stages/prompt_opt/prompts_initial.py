@@ -1,6 +1,9 @@
-"""One row per initial instruction from the config: the pool the loop starts from (epoch 0)."""
+"""One row per initial instruction from the config: the pool the loop starts from. `prompt_iteration`
+(the loop iteration that proposed a prompt) is null: no iteration did."""
 
 from __future__ import annotations
+
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,8 +13,18 @@ class Params(BaseModel):
     initial_prompts: list[str] = Field(min_length=1)
 
 
-def prompts_initial(params: Params) -> list[dict]:
+class Prompt(TypedDict):
+    """A candidate instruction for the evaluator (an initial one, or a generated one: stage candidates)."""
+
+    prompt: str
+    prompt_iteration: int | None  # the loop iteration whose generator wrote it; null for an initial prompt
+    origin: Literal["initial", "generated"]
+    parent_prompt_ids: list[str]  # the prompts its meta prompt showed
+    parent_ids: list[str]  # the proposal it was cleaned from; none for an initial prompt (a seed)
+
+
+def prompts_initial(params: Params) -> list[Prompt]:
     if len(set(params.initial_prompts)) != len(params.initial_prompts):
         raise ValueError("prompt_opt.initial_prompts holds the same prompt twice")
-    return [{"prompt": p, "epoch": 0, "origin": "initial", "parent_prompt_ids": []}
+    return [{"prompt": p, "prompt_iteration": None, "origin": "initial", "parent_prompt_ids": [], "parent_ids": []}
             for p in params.initial_prompts]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.context import Context
@@ -15,17 +17,24 @@ class Params(BaseModel):
     generator_max_tokens: int = Field(ge=16, le=4096)
 
 
-def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[dict | Rejected]:
-    # each epoch asks for fresh samples: an unchanged meta prompt must not get last epoch's cached reply
+class Proposal(TypedDict):
+    reply: str  # the raw text, cleaned by stage candidates
+    llm_key: str
+    simulated: bool
+    parent_ids: list[str]  # its meta prompt
+
+
+def proposals(meta_prompts: list[dict], params: Params, ctx: Context) -> list[Proposal | Rejected]:
+    # each iteration asks for fresh samples: an unchanged meta prompt must not get the last one's cached reply
     first_sample = ctx.iteration * len(meta_prompts)
     replies = ctx.llm("generator").complete(
         [Request([{"role": "user", "content": m["meta_prompt"]}], task="prompt_opt.propose",
                  sample_index=first_sample + m["proposal_index"], temperature=params.generator_temperature,
                  max_tokens=params.generator_max_tokens) for m in meta_prompts],
-        desc=f"epoch {ctx.iteration + 1} proposals")
-    rows: list[dict | Rejected] = []
+        desc=f"iteration {ctx.iteration} proposals")
+    rows: list[Proposal | Rejected] = []
     for meta, reply in zip(meta_prompts, replies, strict=True):
-        row = {"epoch": meta["epoch"], "reply": reply.text, "llm_key": reply.key, "simulated": reply.simulated,
-               "parent_ids": [meta["id"]]}
+        row: Proposal = {"reply": reply.text, "llm_key": reply.key, "simulated": reply.simulated,
+                         "parent_ids": [meta["id"]]}
         rows.append(row if reply.ok else Rejected(row, reply.reason, reply.error or ""))
     return rows

@@ -11,9 +11,7 @@ from engine.config import PROJECT_ROOT, load
 from engine.graph import build
 from engine.rows import declared_schema
 
-# prompt_opt joins when its stages declare row types (under way: tests/stages/row_types.py); meanwhile its pool.sql
-# reads candidates_scored with `union all by name`, which binds on an empty table too
-EXPERIMENTS = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml") if p.stem != "prompt_opt")
+EXPERIMENTS = sorted(p.stem for p in (PROJECT_ROOT / "conf" / "experiment").glob("*.yaml"))
 
 
 def _graph(experiment: str):

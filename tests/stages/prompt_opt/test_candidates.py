@@ -29,7 +29,7 @@ def test_labels_preambles_quotes_and_tags_are_stripped(reply):
 
 def run(*replies: str, pool=(SHOWN,)) -> list:
     metas = [{"id": "m1", "meta_prompt": META, "shown_prompt_ids": ["p0"]}]
-    proposals = [{"id": f"r{i}", "epoch": 1, "reply": r, "parent_ids": ["m1"]} for i, r in enumerate(replies)]
+    proposals = [{"id": f"r{i}", "iteration": 1, "reply": r, "parent_ids": ["m1"]} for i, r in enumerate(replies)]
     return candidates(proposals, metas, [{"id": f"p{i}", "prompt": p} for i, p in enumerate(pool)], PARAMS)
 
 
@@ -48,7 +48,7 @@ def test_reusing_a_shown_prompt_after_a_label_is_not_an_echo():
     assert rows[0]["prompt"] == f"{SHOWN} Think about the moral."
 
 
-def test_duplicates_of_the_pool_and_of_this_epoch_are_rejected():
+def test_duplicates_of_the_pool_and_of_this_iteration_are_rejected():
     rows = run("MODEL_PROMPT: answer the question about the STORY above", "Read closely.", "read   closely",
                "Pick one letter.")
     assert reasons(rows) == ["duplicate", "kept", "duplicate", "kept"]
@@ -63,5 +63,5 @@ def test_empty_and_overlong_proposals_are_rejected_with_their_reason():
 
 def test_a_kept_candidate_names_its_parents():
     (row,) = run("Read the story carefully.")
-    assert row == {"prompt": "Read the story carefully.", "epoch": 1, "origin": "generated",
+    assert row == {"prompt": "Read the story carefully.", "prompt_iteration": 1, "origin": "generated",
                    "parent_prompt_ids": ["p0"], "parent_ids": ["r0"]}

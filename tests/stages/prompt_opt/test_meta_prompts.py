@@ -53,7 +53,7 @@ ITEMS = [{"id": f"i{j}", "question": f"Question {j}?", "answer": "A",
 
 def test_original_meta_prompt_shows_prompt_answers_and_cross_entropy():
     rows = meta_prompts(pool(), ITEMS, params("original"), ctx())
-    assert [r["proposal_index"] for r in rows] == [0, 1] and rows[0]["epoch"] == 1
+    assert [r["proposal_index"] for r in rows] == [0, 1]
     text = rows[0]["meta_prompt"]
     assert 'Prompt: "the good prompt"\nQuestion: Question 0?\nCorrect answer: A\nModel answer: A\n' \
            "Cross-entropy: 0.100" in text

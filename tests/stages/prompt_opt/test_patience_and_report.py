@@ -8,18 +8,21 @@ from helpers.common.stats import wilson_interval
 from stages.prompt_opt.patience import patience_exhausted
 
 
-def pool_after(iteration: int, best_by_epoch: list[float]) -> list[dict]:
-    return [{"iteration": iteration, "epoch": e, "train_accuracy": acc} for e, acc in enumerate(best_by_epoch)]
+def pool_after(iteration: int, best_after: list[float]) -> list[dict]:
+    """The pool at `iteration`: an initial prompt (prompt_iteration null), then one prompt per iteration so far,
+    with the given train accuracies."""
+    return [{"iteration": iteration, "prompt_iteration": n - 1 if n else None, "train_accuracy": acc}
+            for n, acc in enumerate(best_after)]
 
 
 @pytest.mark.parametrize("accuracies, stop", [
-    ([0.5, 0.6], False),  # epoch 1 improved
-    ([0.5, 0.5], False),  # one epoch without gain, patience 2
-    ([0.5, 0.5, 0.4], True),  # two epochs without gain
+    ([0.5, 0.6], False),  # iteration 0 improved
+    ([0.5, 0.5], False),  # one iteration without gain, patience 2
+    ([0.5, 0.5, 0.4], True),  # two iterations without gain
     ([0.5, 0.4, 0.7], False),
     ([0.5, 0.7, 0.6, 0.7], True),  # equal is not better
 ])
-def test_patience_counts_epochs_without_a_better_train_accuracy(accuracies, stop):
+def test_patience_counts_iterations_without_a_better_train_accuracy(accuracies, stop):
     iteration = len(accuracies) - 2
     assert patience_exhausted(pool_after(iteration, accuracies), iteration, {"patience": 2}) is stop
 
