@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationInfo, field_validator
 
+from engine.config_keys import did_you_mean
 from engine.context import Context
 from engine.llm import Request
 from engine.llm.parse import Parsed, complete_json
@@ -28,6 +29,21 @@ class Params(BaseModel):
     probes_per_constraint: int = Field(ge=0, le=40)
     max_tokens: int = Field(ge=64)
     probers: list[str] = Field(default=["prober"], min_length=1)  # model roles, each writing its own probes
+
+    @field_validator("probers")
+    @classmethod
+    def _probers_are_roles_of_the_stage(cls, probers: list[str], info: ValidationInfo) -> list[str]:
+        """The stage declares every role a prober may be (conf: its llm list), so that choosing fewer leaves no
+        role block unused; a prober must be one of them, and each only once (a set per prober)."""
+        declared = (info.context or {}).get("roles")  # the stage's roles (engine.graph), when built from config
+        unknown = [p for p in probers if declared is not None and p not in declared]
+        if unknown:
+            hint = did_you_mean(unknown[0], declared)
+            raise ValueError(f"prober {unknown[0]!r} is not a model role of this stage (llm: [{', '.join(declared)}])"
+                             + (f"; {hint}" if hint.startswith("did you mean") else ""))
+        if len(set(probers)) < len(probers):
+            raise ValueError(f"a prober is named twice in {probers}: each writes one set of probes")
+        return probers
 
 
 class Probe(TypedDict):
