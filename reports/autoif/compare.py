@@ -14,7 +14,7 @@ from pathlib import Path
 from reports.autoif.remedies import overrides_of, pooled_rows, remedy_jobs
 
 COUNTS = ("constraints", "constraints_aligned", "responses", "responses_verified", "responses_scored")
-QUALITY = ("cross_validate_functions", "nli", "probes", "verify", "score")
+QUALITY = ("cross_validate_verifiers", "nli", "probes", "verify", "score")
 # exported rows: precision overall and on each kind of constraint the sim errs on (with the rows it is over), and
 # truly compliant rows exported: overall, and on constraints with independent errors only (what a remedy against a
 # correlated error must not cost)

@@ -3,7 +3,7 @@ teacher's ground truth (table sim_truth, joined on each row's llm_key), how the 
 thresholds, and plots/filter_quality.png. On a run without simulated rows it reports only the counts it can.
 
 For each filter: `bad_removed` = share of bad items it removed, `good_kept` = share of good items it kept, where
-  step 3 cross_validate (functions): good = the verifier the teacher meant as correct;
+  step 3 cross_validate (verifiers): good = the verifier the teacher meant as correct;
   step 3 cross_validate (constraints): good = a constraint the sim's space knows how to check;
   step 5 nli (constraints): good = checkable, and every verifier that survived step 3 is correct;
   step 5b probes (constraints): the same good, among the aligned constraints;
@@ -55,8 +55,8 @@ def _all(con: duckdb.DuckDBPyConnection, stage: str, columns: str) -> list[tuple
     return con.execute(sql).fetchall()
 
 
-def function_quality(con, truths) -> tuple[list[Item], dict[str, bool]]:
-    """Per verifier function that parsed: good when the teacher meant it to be correct; kept when it survived."""
+def verifier_quality(con, truths) -> tuple[list[Item], dict[str, bool]]:
+    """Per verifier that parsed: good when the teacher meant it to be correct; kept when it survived."""
     kept_ids = {r[0] for r in con.execute("select id from verifiers_kept").fetchall()}
     items, correct = [], {}
     for verifier_id, key in con.execute("select id, llm_key from verifier_accuracy").fetchall():
@@ -121,7 +121,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
                  for cid, text in con.execute("select id, text from constraints").fetchall()}
     verified = {r[0] for r in con.execute("select id from constraints_verified").fetchall()}
     aligned = {r[0] for r in con.execute("select id from constraints_aligned").fetchall()}
-    function_items, correct = function_quality(con, truths)
+    verifier_items, correct = verifier_quality(con, truths)
     survivors: dict[str, list[bool]] = {}
     for verifier_id, constraint_id in con.execute("select id, constraint_id from verifiers_kept").fetchall():
         survivors.setdefault(constraint_id, []).append(correct.get(verifier_id, False))
@@ -141,7 +141,7 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     # good: checkable, and every surviving verifier correct (a misread one is not)
     sound = {c: checkable[c] and all(survivors.get(c, [False])) for c in verified}
     filter_quality = {
-        "cross_validate_functions": quality(function_items),
+        "cross_validate_verifiers": quality(verifier_items),
         "cross_validate_constraints": quality([(checkable[c], c in verified) for c in checkable]),
         "nli": quality([(sound[c], c in aligned) for c in verified]),
         "probes": quality([(sound[c], c in probed) for c in aligned]),

@@ -67,9 +67,9 @@ def test_every_python_stage_states_its_grain_and_the_columns_it_declares_are_its
 def test_filter_quality_is_reported_for_steps_3_5_7_and_8(quick_run):
     summary, _ = quick_run
     quality = summary["filter_quality"]
-    for step in ("cross_validate_functions", "cross_validate_constraints", "nli", "verify", "score"):
+    for step in ("cross_validate_verifiers", "cross_validate_constraints", "nli", "verify", "score"):
         assert quality[step]["n_good"] + quality[step]["n_bad"] > 0, step
-    assert quality["verify"]["bad_removed"] > 0.8 and quality["cross_validate_functions"]["bad_removed"] > 0.5
+    assert quality["verify"]["bad_removed"] > 0.8 and quality["cross_validate_verifiers"]["bad_removed"] > 0.5
     curve = summary["threshold_curves"]["pass_threshold"]
     assert curve["1.0"]["bad_removed"] >= curve["any (> 0)"]["bad_removed"]
 
