@@ -104,20 +104,6 @@ def first_assert(case: str, max_chars: int) -> str | None:
     return ast.get_source_segment(case, tree.body[0])
 
 
-DOCTEST = re.compile(r"^\s*>>> (?P<call>.+)\n\s*(?P<expected>(?!>>>)\S.*)$", re.MULTILINE)
-ARROW_EXAMPLE = r"^\s*(?P<call>{name}\(.*\))\s*(?:==>|=>|➞|->|==|should return)\s*(?P<expected>\S.*?)\s*$"
-
-
-def docstring_asserts(prompt: str, entry_point: str) -> list[str]:
-    """The prompt's examples (`>>> call` then its value, or `call ➞ value` / `call == value` lines) as
-    asserts: the known-good test set of a task."""
-    found = [(m["call"].strip(), m["expected"].strip()) for m in DOCTEST.finditer(prompt)]
-    found += [(m["call"].strip(), m["expected"].strip().rstrip(".,"))
-              for m in re.finditer(ARROW_EXAMPLE.format(name=re.escape(entry_point)), prompt, re.MULTILINE)]
-    return list(dict.fromkeys(f"assert {call} == {expected}" for call, expected in found
-                              if call.startswith(f"{entry_point}(")))
-
-
 def compiles_job(source: str) -> Job:
     """A job that only compiles and imports `source`: status ok, or syntax / forbidden / timeout."""
     return Job(f"{source}\n\ndef {COMPILES}():\n    return True\n", COMPILES)

@@ -32,7 +32,7 @@ from engine.llm import SimReply
 from engine.llm.messages import last_message
 from helpers.codegen_alignment.builtin_tasks import BUILTIN_TASKS
 from helpers.codegen_alignment.contest_tasks import SHIPPED
-from helpers.codegen_alignment.programs import docstring_asserts
+from helpers.codegen_alignment.docstring_examples import docstring_asserts
 from sims.reading import found, unrecognised
 
 DEFAULTS = {

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from engine.rows import Rejected
+from helpers.codegen_alignment.docstring_examples import docstring_asserts
 from helpers.codegen_alignment.io_cases import case_text
-from helpers.codegen_alignment.programs import docstring_asserts
 from helpers.codegen_alignment.task_sources import Task, load_tasks
 
 

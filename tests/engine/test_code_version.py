@@ -91,6 +91,16 @@ def test_the_sim_teacher_is_its_own_code_not_its_experiment_package():
     assert "stages/autoif/verifier_samples.py" not in files
 
 
+@pytest.mark.parametrize("experiment", ["autoif", "codegen_alignment", "principle_examples", "prompt_opt"])
+def test_a_sims_hash_covers_its_own_files_and_no_stage_or_report(experiment):
+    """Editing a stage (or a report) changes no sim reply, so no model stage is recomputed for it; editing the sim
+    changes its hash, which only the model stages it answers carry (engine.fingerprint)."""
+    files = shown(code_files(sim_code_entries(experiment))[0], PROJECT_ROOT)
+    assert f"sims/{experiment}/teacher.py" in files
+    assert not [f for f in files if f.startswith(("stages/", "reports/"))], sorted(files)
+    assert "helpers/codegen_alignment/programs.py" not in files  # the sandbox programs the stages run, not the sim's
+
+
 @pytest.fixture
 def helper_package(tmp_path, monkeypatch):
     """An importable package of stages: `one` uses helper_a, `two` uses helper_b, helper_c is used by none."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from helpers.codegen_alignment.docstring_examples import docstring_asserts
 from helpers.codegen_alignment.programs import (
     cases_job,
-    docstring_asserts,
     function_program,
     is_trivial,
     split_asserts,
