@@ -61,10 +61,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache_dir = args.cache_dir or Path(tmp) / "cache"
         t0 = time.perf_counter()
-        consensus = run([*common, "codegen_alignment.max_rounds=1", "codegen_alignment.functions_per_round=100",
+        consensus = run([*common, "codegen_alignment.rounds=1", "codegen_alignment.functions_per_round=100",
                          "codegen_alignment.test_sets_per_round=100"], Path(tmp) / "consensus", cache_dir)
         t1 = time.perf_counter()
-        loop = run([*common, "codegen_alignment.max_rounds=100", "codegen_alignment.strategies=[random,first_aligned]"],
+        loop = run([*common, "codegen_alignment.rounds=100", "codegen_alignment.strategies=[random,first_aligned]"],
                    Path(tmp) / "loop", cache_dir)
         t2 = time.perf_counter()
     c, lp = consensus["codegen_alignment"], loop["codegen_alignment"]

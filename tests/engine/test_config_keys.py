@@ -43,7 +43,7 @@ def test_misspelt_key_added_with_plus_is_refused_with_the_nearest_key(tmp_path):
      "max_tokens"),
     ("principle_examples", "+principle_examples.principle.targte=X", "principle_examples.principle.targte",
      "target"),
-    ("codegen_alignment", "+codegen_alignment.max_round=2", "codegen_alignment.max_round", "max_rounds"),
+    ("codegen_alignment", "+codegen_alignment.round=2", "codegen_alignment.round", "rounds"),
     ("autoif", "+autof.score_threshold=9", "autof", "autoif"),
     ("demo", "+progres=false", "progres", "progress"),
     ("demo", "+sandbox.memroy_mb=600", "sandbox.memroy_mb", "memory_mb"),

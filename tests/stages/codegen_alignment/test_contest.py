@@ -87,7 +87,7 @@ def test_a_consensus_output_is_what_most_finished_programs_print():
 def contest_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("contest")
     with recorded_prompts() as prompts:
-        summary = compose_and_run(SIM, *CONTEST, "codegen_alignment.max_rounds=2", run_dir=root / "run",
+        summary = compose_and_run(SIM, *CONTEST, "codegen_alignment.rounds=2", run_dir=root / "run",
                                   cache_dir=root / "cache")
     return summary, root / "run", prompts
 
@@ -130,7 +130,7 @@ def test_no_hidden_test_or_reference_reaches_a_prompt(contest_run):
 def precision(tmp_path, name: str, test_generator: str, wrong_output_rate: float) -> float:
     other = {"plain": "edge", "edge": "plain"}[test_generator]
     summary = compose_and_run(
-        SIM, *CONTEST, f"~codegen_alignment.crowds.sim.test_generators.{other}", "codegen_alignment.max_rounds=2",
+        SIM, *CONTEST, f"~codegen_alignment.crowds.sim.test_generators.{other}", "codegen_alignment.rounds=2",
         "codegen_alignment.functions_per_round=3", "++llm.sim.codegen_alignment.wrong_function_rate=0.4",
         "++llm.sim.codegen_alignment.shared_misreading_rate=1.0",
         f"++llm.sim.codegen_alignment.wrong_output_rate={wrong_output_rate}",

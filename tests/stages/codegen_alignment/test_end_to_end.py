@@ -44,7 +44,7 @@ def sim_run(tmp_path_factory):
     """One default-sized sim run shared by the tests below (it takes a few seconds), with the prompts it sent."""
     root = tmp_path_factory.mktemp("sim")
     with recorded_prompts() as prompts:
-        summary = compose_and_run(SIM, "codegen_alignment.task_limit=8", "codegen_alignment.max_rounds=3",
+        summary = compose_and_run(SIM, "codegen_alignment.task_limit=8", "codegen_alignment.rounds=3",
                                   run_dir=root / "run", cache_dir=root / "cache")
     return summary, root / "run", prompts
 
@@ -56,7 +56,7 @@ def reference_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("reference")
     with recorded_prompts() as prompts:
         summary = compose_and_run(SIM, "codegen_alignment.dataset=builtin",
-                                  "codegen_alignment.known_good=reference_function", "codegen_alignment.max_rounds=4",
+                                  "codegen_alignment.known_good=reference_function", "codegen_alignment.rounds=4",
                                   "++llm.sim.codegen_alignment.wrong_test_rate=0.5",
                                   "++llm.sim.codegen_alignment.trivial_test_rate=0.2",
                                   run_dir=root / "run", cache_dir=root / "cache")
@@ -200,7 +200,7 @@ def test_with_a_reference_function_the_report_measures_tests_not_a_precision_of_
 
 def test_bad_replies_become_rejected_rows_with_reasons(run_experiment):
     summary, run_dir = run_experiment(
-        SIM, "codegen_alignment.dataset=builtin", "codegen_alignment.max_rounds=2",
+        SIM, "codegen_alignment.dataset=builtin", "codegen_alignment.rounds=2",
         "++llm.sim.codegen_alignment.broken_function_rate=0.3", "++llm.sim.codegen_alignment.hang_rate=0.1",
         "++llm.sim.codegen_alignment.no_assert_rate=0.6")
     assert summary["status"] == "ok", summary["error"]
@@ -214,7 +214,7 @@ def test_bad_replies_become_rejected_rows_with_reasons(run_experiment):
 def test_a_task_whose_reference_fails_its_ground_truth_is_rejected(run_experiment):
     # HumanEval/32 imports random, which the sandbox does not allow: its reference cannot pass
     summary, run_dir = run_experiment(SIM, "codegen_alignment.task_ids=[HumanEval/31,HumanEval/32]",
-                                      "codegen_alignment.max_rounds=1")
+                                      "codegen_alignment.rounds=1")
     assert summary["status"] == "ok", summary["error"]
     assert table(run_dir, "select task_id, reason from tasks_checked__rejected") == [
         ("HumanEval/32", "ground_truth_fails_reference")]
@@ -236,7 +236,7 @@ def test_replay_of_codegen16b_samples_reproduces_consensus_beating_the_average_s
     # 20 tasks x 100 functions x 100 test completions, CodeT's own setting: one round, short time limits
     summary, run_dir = run_experiment(
         SIM, "llm=replay", "codegen_alignment.crowd=replay", "codegen_alignment.task_limit=20", "sandbox.timeout_s=0.5",
-        "codegen_alignment.max_rounds=1", "codegen_alignment.functions_per_round=100",
+        "codegen_alignment.rounds=1", "codegen_alignment.functions_per_round=100",
         "codegen_alignment.test_sets_per_round=100")
     assert summary["status"] == "ok", summary["error"]
     made = table(run_dir, "select (select count(*) from functions) + (select count(*) from functions__rejected)")
