@@ -33,6 +33,8 @@ from engine.runner import run
 # stage -> (what its calls are for, the table holding one row per request: kept and rejected)
 CALL_STAGES = {"answers_initial": "train", "answers": "train", "proposals": "generator",
                "heldout_answers": "heldout"}
+# stages outside the loop, whose tables have no iteration column
+OUTSIDE_LOOP = ("answers_initial", "heldout_answers")
 
 
 def run_prompt_opt(work: Path, *overrides: str) -> tuple[dict, Path]:
@@ -45,10 +47,10 @@ def run_prompt_opt(work: Path, *overrides: str) -> tuple[dict, Path]:
 
 def sent_per_iteration(run_dir: Path) -> dict[int, dict[str, dict[str, int]]]:
     """iteration -> purpose -> {calls, tokens}: requests actually sent, each counted in the loop iteration that
-    first asked for it (-1: the initial prompts, before the loop)."""
+    first asked for it (-1: outside the loop, the initial prompts before it and the held-out split after it)."""
     with duckdb.connect(str(run_dir / "run.duckdb"), read_only=True) as con:
         tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
-        selects = [f"select '{purpose}' as purpose, {'-1' if stage == 'answers_initial' else 'iteration'} "
+        selects = [f"select '{purpose}' as purpose, {'-1' if stage in OUTSIDE_LOOP else 'iteration'} "
                    f"as iteration, llm_key from {table}"
                    for stage, purpose in CALL_STAGES.items()
                    for table in (stage, f"{stage}__rejected") if table in tables]

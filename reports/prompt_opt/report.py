@@ -11,25 +11,20 @@ from engine.query_rows import query_rows
 from helpers.common.stats import wilson_interval
 
 
-def training_curve(heldout: list[dict]) -> list[dict]:
-    """One point per number of loop iterations run: at 0 the best initial prompt, at n the best candidate of
-    iteration n - 1 and the best so far, each with train and held-out accuracy."""
+def training_curve(prompts: list[dict], iterations: int, chosen: dict, initial: dict) -> list[dict]:
+    """One point per number of loop iterations run: the train accuracy of that iteration's best candidate (at 0
+    the best initial prompt) and of the best so far. Held-out accuracy only where it was measured, once: the best
+    initial prompt at 0 and the chosen prompt at the end (no other prompt is measured on held-out)."""
     points = []
-    for iteration in sorted({h["iteration"] for h in heldout}):
-        at = [h for h in heldout if h["iteration"] == iteration]
-        so_far = next(h for h in at if "best_so_far" in h["picked_as"])
-        iteration_best = next((h for h in at if "iteration_best" in h["picked_as"]), None)
-        if iteration == 0:
-            initial = next(h for h in at if "initial_best" in h["picked_as"])
-            points.append({"iterations_run": 0, "train_accuracy": initial["train_accuracy"],
-                           "heldout_accuracy": initial["heldout_accuracy"],
-                           "best_train_accuracy": initial["train_accuracy"],
-                           "best_heldout_accuracy": initial["heldout_accuracy"]})
-        points.append({"iterations_run": iteration + 1,
-                       "train_accuracy": iteration_best["train_accuracy"] if iteration_best else None,
-                       "heldout_accuracy": iteration_best["heldout_accuracy"] if iteration_best else None,
-                       "best_train_accuracy": so_far["train_accuracy"],
-                       "best_heldout_accuracy": so_far["heldout_accuracy"]})
+    for n in range(iterations + 1):
+        new = [p["train_accuracy"] for p in prompts
+               if (p["prompt_iteration"] is None if n == 0 else p["prompt_iteration"] == n - 1)]
+        so_far = [p["train_accuracy"] for p in prompts if p["prompt_iteration"] is None or p["prompt_iteration"] < n]
+        points.append({"iterations_run": n, "train_accuracy": max(new, default=None),
+                       "heldout_accuracy": initial["heldout_accuracy"] if n == 0 else None,
+                       "best_train_accuracy": max(so_far, default=None),
+                       "best_heldout_accuracy": None})
+    points[-1]["best_heldout_accuracy"] = chosen["heldout_accuracy"]
     return points
 
 
@@ -44,9 +39,9 @@ def plot_curve(points: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     runs = [p["iterations_run"] for p in points]
     for key, label, style in (("train_accuracy", "iteration's best: train", "o--"),
-                              ("heldout_accuracy", "iteration's best: held-out", "s--"),
+                              ("heldout_accuracy", "held-out: the best initial prompt", "s"),
                               ("best_train_accuracy", "best so far: train", "o-"),
-                              ("best_heldout_accuracy", "best so far: held-out", "s-")):
+                              ("best_heldout_accuracy", "held-out: the prompt chosen", "s")):
         xs = [n for n, p in zip(runs, points, strict=True) if p[key] is not None]
         ax.plot(xs, [p[key] for p in points if p[key] is not None], style, label=label)
     ax.set_xlabel("iterations run (0: the initial prompts)")
@@ -61,10 +56,10 @@ def plot_curve(points: list[dict], path: Path) -> None:
 
 
 def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
-    heldout = query_rows(con, "select * from heldout_scored order by iteration, prompt_id")
-    best = query_rows(con, "select * from prompts_ranked order by train_rank limit 1")[0]
-    final = next(h for h in heldout if h["iteration"] == max(x["iteration"] for x in heldout)
-                 and "best_so_far" in h["picked_as"])
+    heldout = query_rows(con, "select * from heldout_scored order by prompt_id")
+    prompts = query_rows(con, "select * from prompts_ranked order by train_rank")
+    best = prompts[0]
+    final = next(h for h in heldout if "chosen" in h["picked_as"])
     initial = next(h for h in heldout if "initial_best" in h["picked_as"])
     # per scoring of a prompt on a split; "sampled/top_logprobs" when a backend gave logprobs only sometimes
     sources = dict(con.execute(
@@ -73,7 +68,8 @@ def report(con: duckdb.DuckDBPyConnection, run_dir: Path) -> dict:
     # answers whose cross-entropy is unknown: no logprobs from the evaluator, or the letter not found in them
     missing = con.execute("select coalesce(sum(train_ce_missing), 0) from prompts_ranked").fetchone()[0] + \
         con.execute("select coalesce(sum(heldout_ce_missing), 0) from heldout_scored").fetchone()[0]
-    points = training_curve(heldout)
+    iterations = con.execute("select coalesce(max(iteration) + 1, 0) from pool").fetchone()[0]
+    points = training_curve(prompts, iterations, final, initial)
     plot_curve(points, run_dir / "plots" / "training_curve.png")
     section = {
         "best_prompt": best["prompt"],

@@ -1,12 +1,11 @@
-"""One row per (iteration, reported prompt): held-out accuracy, compliance and cross-entropy of the best prompt so
-far, of the iteration's best candidate and, in iteration 0, of the best initial prompt (`picked_as` says which).
-The engine's `iteration` column is this loop iteration; `prompt_iteration` the one that proposed the prompt."""
+"""One row per reported prompt: held-out accuracy, compliance and cross-entropy of the prompt chosen on train and of
+the best initial prompt (`picked_as` says which: chosen, initial_best). `prompt_iteration` is the loop iteration
+that proposed the prompt (null: an initial prompt)."""
 
 from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from engine.context import Context
 from helpers.prompt_opt.evaluation import prompt_scores
 from stages.prompt_opt.heldout_answers import heldout_picks
 
@@ -31,12 +30,12 @@ class HeldoutScoredPrompt(TypedDict):
     heldout_ce_missing: int
     heldout_unanswered: int
     heldout_ce_source: str | None
-    picked_as: list[str]  # best_so_far, iteration_best, initial_best
+    picked_as: list[str]  # chosen, initial_best
 
 
-def heldout_scored(pool: list[dict], pool_prev: list[dict], candidates_scored: list[dict],
-                   heldout_answers: list[dict], items_heldout: list[dict], ctx: Context) -> list[HeldoutScoredPrompt]:
-    picks = heldout_picks(pool, pool_prev, candidates_scored, ctx.iteration)
+def heldout_scored(prompts_ranked: list[dict], heldout_answers: list[dict],
+                   items_heldout: list[dict]) -> list[HeldoutScoredPrompt]:
+    picks = heldout_picks(prompts_ranked)
     prompts = [{k: row[k] for k in _CARRIED} for row, _ in picks.values()]
     scored = prompt_scores(prompts, heldout_answers, items_heldout, "heldout")
     return [{**{k: v for k, v in s.items() if k not in ("id", "heldout_results")},

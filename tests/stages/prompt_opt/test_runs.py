@@ -30,10 +30,25 @@ def test_default_run_on_sim_gains_on_heldout_over_the_best_initial_prompt(run_ex
     assert table(run_dir, "select count(*) from prompts_ranked where origin = 'generated' "
                           "and (prompt_iteration is null or len(parent_prompt_ids) = 0)") == [(0,)]
     for name, key in (("prompts_ranked", "id"), ("items_split", "id"), ("answers", "iteration, id"),
-                      ("heldout_scored", "iteration, prompt_id")):
+                      ("heldout_scored", "prompt_id")):
         assert table(run_dir, f"select count(*) - count(distinct ({key})) from {name}") == [(0,)]
     assert lineage_problems(run_dir) == {}
     assert row_type_problems(run_dir, "prompt_opt") == {}
+
+
+def test_only_the_prompt_chosen_on_train_and_the_initial_baseline_are_measured_on_heldout(run_experiment):
+    summary, run_dir = run_experiment("prompt_opt", *SMALL, "prompt_opt.rounds=2", "prompt_opt.patience=5")
+    assert summary["status"] == "ok", summary["error"]
+    [(chosen,)] = table(run_dir, "select id from prompts_ranked where train_rank = 1")
+    [(initial,)] = table(run_dir, "select id from prompts_ranked where origin = 'initial' order by train_rank limit 1")
+    assert table(run_dir, "select count(*) from prompts_ranked") > [(2,)]  # other prompts were there to measure
+    measured = {p for (p,) in table(run_dir, "select distinct prompt_id from heldout_answers")}
+    assert measured == {chosen, initial}
+    assert table(run_dir, "select count(distinct key) = count(*) from llm_calls where stage = 'heldout_answers'") == \
+        [(True,)]  # each (prompt, item) asked once
+    section = summary["prompt_opt"]
+    assert [p["best_heldout_accuracy"] is not None for p in section["curve"]] == [False, False, True]
+    assert section["curve"][-1]["best_heldout_accuracy"] == section["heldout_accuracy"]
 
 
 def test_loop_stops_after_its_rounds(run_experiment):
@@ -52,8 +67,9 @@ def test_loop_stops_on_patience_goes_on_without_candidates_and_pays_once_per_pro
     assert summary["stages"]["candidates"]["rejected"] == {"echo": 4}
     assert summary["prompt_opt"]["heldout_gain"] == 0.0
     assert table(run_dir, "select count(*) from prompts_ranked") == [(4,)]
-    # the unchanged best prompt is scored on held-out in both iterations: the second time from the cache
-    assert table(run_dir, "select count(*) from llm_calls where stage = 'heldout_answers' and cache_hit") == [(12,)]
+    # held-out is read once, after the rounds: the best prompt is the best initial one, 12 items, one call each
+    assert table(run_dir, "select count(*), count(*) filter (where cache_hit) from llm_calls "
+                          "where stage = 'heldout_answers'") == [(12, 0)]
     assert table(run_dir, "select key from llm_calls where attempt > 0 group by key having count(*) > 1") == []
 
 
