@@ -296,7 +296,7 @@ TEMPLATES: tuple[Template, ...] = (
         lambda t, p: p["n"] <= len(t.split()) <= p["m"],
         lambda s, p, ok, rng: fit_words(s, rng.randint(p["n"], p["m"]) if ok else rng.choice(
             [rng.randint(3, p["n"] - 1), p["m"] + rng.randint(1, 40)])),
-        _perturb_n("m"),
+        lambda p, rng: {**p, "m": _num(int(p["m"]), rng, low=int(p["n"]) + 1)},  # a slip still leaves a range
     ),
     Template(
         "sentences_max",
@@ -570,8 +570,10 @@ SIBLINGS: tuple[Template, ...] = (
         "    return len(bullets) >= {n}\n",
         lambda rng: {"n": rng.randint(2, 8)},
         lambda t, p: len(re.findall(r"^\s*\* ", t, flags=re.MULTILINE)) >= p["n"],
-        lambda s, p, ok, rng: _lines(p["n"] + rng.randint(0, 2) if ok else rng.randint(1, p["n"] - 1), s, "* "),
-        _perturb_n(low=1),
+        # too few is none at all (plain prose) where n is 1, as a misread "exactly 1 bullet" asks
+        lambda s, p, ok, rng: _lines(p["n"] + rng.randint(0, 2), s, "* ") if ok
+        else _lines(rng.randint(1, p["n"] - 1), s, "* ") if p["n"] > 1 else " ".join(s),
+        _perturb_n(low=2),
     ),
 )
 TEMPLATES = TEMPLATES + SIBLINGS

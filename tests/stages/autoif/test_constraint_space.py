@@ -34,6 +34,22 @@ def test_a_constraint_and_its_checker_read_back_and_its_texts_agree_with_the_che
             assert template.check(template.boundary(sentences, params, rng), params) is False
 
 
+@pytest.mark.parametrize("template", constraint_space.TEMPLATES, ids=lambda t: t.name)
+def test_a_misreading_and_a_slip_render_texts_at_every_drawn_parameter(template):
+    # a sample that misreads the constraint, or slips on a number, writes its cases with the other template or the
+    # slipped parameters: a render that cannot (an empty range) was a failed sim request at the real case's size
+    rng = random.Random(template.name)
+    sentences = catalogue.prose(["garden", "travel"], rng, 5)
+    for _ in range(200):
+        params = template.draw(rng)
+        readings = [(template, template.perturb(params, rng))] if template.perturb else []
+        if template.misread_as:
+            readings.append((constraint_space.BY_NAME[template.misread_as], params))
+        for reading, read_params in readings:
+            for comply in (True, False):
+                assert isinstance(reading.render(sentences, read_params, comply, rng), str)
+
+
 def test_a_combined_checker_runs_and_agrees_with_the_host_check():
     template = constraint_space.BY_NAME["words_min+no_comma"]
     params = {"n": 30}
