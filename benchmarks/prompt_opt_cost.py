@@ -49,7 +49,8 @@ def sent_per_iteration(run_dir: Path) -> dict[int, dict[str, dict[str, int]]]:
     """iteration -> purpose -> {calls, tokens}: requests actually sent, each counted in the loop iteration that
     first asked for it (-1: outside the loop, the initial prompts before it and the held-out split after it)."""
     with duckdb.connect(str(run_dir / "run.duckdb"), read_only=True) as con:
-        tables = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+        # information_schema, not duckdb_tables(): a stage table is a view of its Parquet in the stage store
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         selects = [f"select '{purpose}' as purpose, {'-1' if stage in OUTSIDE_LOOP else 'iteration'} "
                    f"as iteration, llm_key from {table}"
                    for stage, purpose in CALL_STAGES.items()

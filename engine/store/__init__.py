@@ -7,6 +7,10 @@ Two places, because DuckDB allows one writer per file and sweep jobs run in para
 - the stage store, shared by runs (`<cache_dir>/stages/`): each finished stage slice as Parquet files under its
   fingerprint, written to a temporary folder and renamed into place (atomic), with a lock per fingerprint so two
   jobs that need the same stage compute it once.
+A whole stage is written once, to the store, and its table in `run.duckdb` is a view of that Parquet, whether
+the run computed it or reused it (engine.store.materialise.commit_to_store): the run directory reads its stages
+from the stage store. A loop's iterations, a stage kept out of the store (`store: false`, or incomplete after
+failed model calls) and a DuckLake store's stages are tables in `run.duckdb`.
 """
 
 from __future__ import annotations
@@ -74,18 +78,44 @@ class StageStore:
 
     def put(self, con: duckdb.DuckDBPyConnection, fingerprint: str, kept_sql: str,
             rejected_sql: str | None, stats: dict, side_tables: dict[str, str]) -> None:
+        with self.writing(fingerprint) as slice_dir:
+            write_parquet(con, kept_sql, slice_dir / "kept.parquet")
+            if rejected_sql is not None:
+                write_parquet(con, rejected_sql, slice_dir / "rejected.parquet")
+            self.finish(con, slice_dir, stats, side_tables)
+
+    @contextmanager
+    def writing(self, fingerprint: str) -> Iterator[Path]:
+        """A folder to write a slice into (kept.parquet, rejected.parquet, then `finish`): renamed into place
+        under `fingerprint` when the block ends, removed when it raises, so a slice is there whole or not at all."""
         final = self._dir(fingerprint)
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        con.execute(f"COPY ({kept_sql}) TO '{tmp / 'kept.parquet'}' ({PARQUET_OPTIONS})")
-        if rejected_sql is not None:
-            con.execute(f"COPY ({rejected_sql}) TO '{tmp / 'rejected.parquet'}' ({PARQUET_OPTIONS})")
-        for table, select in side_tables.items():
-            con.execute(f"COPY ({select}) TO '{tmp / f'side.{table}.parquet'}' (FORMAT parquet)")
-        (tmp / "stats.json").write_text(json.dumps(stats))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         shutil.rmtree(final, ignore_errors=True)
         os.rename(tmp, final)
+
+    @staticmethod
+    def finish(con: duckdb.DuckDBPyConnection, slice_dir: Path, stats: dict, side_tables: dict[str, str]) -> None:
+        """The last files of a slice being written: its side tables, then stats.json, whose presence says the
+        slice is complete."""
+        for table, select in side_tables.items():
+            con.execute(f"COPY ({select}) TO '{slice_dir / f'side.{table}.parquet'}' (FORMAT parquet)")
+        (slice_dir / "stats.json").write_text(json.dumps(stats))
+
+
+def sql_path(path: Path) -> str:
+    """A path as a SQL string literal's content."""
+    return str(path).replace("'", "''")
+
+
+def write_parquet(con: duckdb.DuckDBPyConnection, select_sql: str, path: Path) -> None:
+    con.execute(f"COPY ({select_sql}) TO '{sql_path(path)}' ({PARQUET_OPTIONS})")
 
 
 WRITER_WAIT_S = 3600.0  # a run outwaits a notebook or DuckDB CLI holding its file for up to an hour
@@ -214,8 +244,7 @@ class RunDB:
         reuses a stage in moments. The store never changes a slice under its fingerprint, so the view stays true;
         the run directory then needs the stage store to read it (it is not a copy to take elsewhere). Views are
         listed by information_schema.tables and SHOW TABLES, not by duckdb_tables()."""
-        path = str(parquet).replace("'", "''")
-        con.execute(f"CREATE VIEW {quote(table)} AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"CREATE VIEW {quote(table)} AS SELECT * FROM read_parquet('{sql_path(parquet)}')")
 
     @staticmethod
     def drop_slice(con: duckdb.DuckDBPyConnection, stage: str, iteration: int | None) -> None:

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from engine.graph import InputRef, Stage
-from engine.store import RunDB, StageStore, quote
+from engine.store import RunDB, StageStore, quote, sql_path, write_parquet
 
 OUT, REJ = "__out", "__rej"
 
@@ -119,47 +119,97 @@ def split_reason_column(con: duckdb.DuckDBPyConnection, raw_sql: str) -> tuple[s
             f"SELECT * FROM {OUT} WHERE reason IS NOT NULL")
 
 
+def duplicate_id(con: duckdb.DuckDBPyConnection, rows: str) -> str | None:
+    """An id that appears twice among `rows` (a FROM clause), or None."""
+    dup = con.execute(f"SELECT id FROM {rows} GROUP BY id HAVING count(*) > 1 LIMIT 1")
+    return (dup.fetchone() or (None,))[0]
+
+
+def slice_stats(con: duckdb.DuckDBPyConnection, kept: str, rejected: str | None, rows_in: int) -> dict:
+    """A slice's counts, from its kept and rejected rows (FROM clauses)."""
+    reasons = {} if rejected is None else dict(con.execute(
+        f"SELECT reason, count(*) FROM {rejected} GROUP BY reason ORDER BY 2 DESC").fetchall())
+    return {
+        "rows_in": rows_in,
+        "rows_out": con.execute(f"SELECT count(*) FROM {kept}").fetchone()[0],
+        "rejected": reasons,
+        "errors": sum(n for r, n in reasons.items() if r in ("error", "llm_error")),
+    }
+
+
 def commit(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
            kept_sql: str, rejected_sql: str | None, rows_in: int, store: StageStore | None,
            on_duplicate: Callable[[str], Exception], side_tables: dict[str, str] | None = None) -> dict:
     """Write a slice (the rows of `kept_sql`, and of `rejected_sql`) into the run's tables and the shared
     store; return its stats. `side_tables` (table -> SELECT) are rows the run already holds elsewhere (the
     stage's sim ground truth) that the store keeps with the slice for runs that reuse it."""
-    slice_where = "" if iteration is None else f"WHERE iteration = {iteration}"
-    kept_table, rej_table = quote(stage.name), quote(f"{stage.name}__rejected")
-
-    def duplicate_id() -> str | None:
-        dup = con.execute(f"SELECT id FROM {kept_table} {slice_where} GROUP BY id HAVING count(*) > 1 LIMIT 1")
-        return (dup.fetchone() or (None,))[0]
-
     # identical rows are rare, and numbering them costs a window over every row: the uniqueness check, needed
     # anyway for ids a stage gives itself, tells when to number
     makes_ids = "id" not in columns(con, f"({kept_sql})")
+    if iteration is None and isinstance(store, StageStore):
+        stats = commit_to_store(con, stage, fingerprint, kept_sql, rejected_sql, rows_in, store, on_duplicate,
+                                side_tables or {}, makes_ids)
+    else:
+        stats = commit_to_tables(con, stage, iteration, fingerprint, kept_sql, rejected_sql, rows_in, store,
+                                 on_duplicate, side_tables or {}, makes_ids)
+    RunDB.record(con, stage.name, iteration, fingerprint, stats)
+    drop_temp_objects(con)
+    return stats
+
+
+def commit_to_store(con: duckdb.DuckDBPyConnection, stage: Stage, fingerprint: str, kept_sql: str,
+                    rejected_sql: str | None, rows_in: int, store: StageStore,
+                    on_duplicate: Callable[[str], Exception], side_tables: dict[str, str], makes_ids: bool) -> dict:
+    """A whole stage written once, as its slice in the stage store, and its tables in the run made views of that
+    slice's Parquet, as a reused stage's are: the rows are not copied into run.duckdb as well (that copy was a
+    third of the engine's cost in benchmarks.engine_overhead)."""
+    with store.writing(fingerprint) as slice_dir:
+        kept = slice_dir / "kept.parquet"
+        kept_rows = f"read_parquet('{sql_path(kept)}')"
+        write_parquet(con, normalised_select(con, kept_sql, stage.name, None, number_repeats=False), kept)
+        dup = duplicate_id(con, kept_rows)
+        if dup and makes_ids:
+            write_parquet(con, normalised_select(con, kept_sql, stage.name, None), kept)
+            dup = duplicate_id(con, kept_rows)
+        if dup:
+            raise on_duplicate(dup)
+        rejected_rows = None
+        if rejected_sql is not None:
+            rejected = slice_dir / "rejected.parquet"
+            write_parquet(con, normalised_select(con, rejected_sql, stage.name, None), rejected)
+            rejected_rows = f"read_parquet('{sql_path(rejected)}')"
+        stats = slice_stats(con, kept_rows, rejected_rows, rows_in)
+        store.finish(con, slice_dir, stats, side_tables)
+    stored = store.get(fingerprint)
+    RunDB.link(con, stage.name, stored.kept)
+    if stored.rejected is not None:
+        RunDB.link(con, f"{stage.name}__rejected", stored.rejected)
+    return stats
+
+
+def commit_to_tables(con: duckdb.DuckDBPyConnection, stage: Stage, iteration: int | None, fingerprint: str,
+                     kept_sql: str, rejected_sql: str | None, rows_in: int, store,
+                     on_duplicate: Callable[[str], Exception], side_tables: dict[str, str], makes_ids: bool) -> dict:
+    """A slice written as rows of the run's tables (a loop's iteration, a stage kept out of the store, or a store
+    elsewhere), then copied to the store when there is one."""
+    slice_where = "" if iteration is None else f"WHERE iteration = {iteration}"
+    kept_rows = f"{quote(stage.name)} {slice_where}"
+    rejected_rows = None if rejected_sql is None else f"{quote(f'{stage.name}__rejected')} {slice_where}"
     RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration, number_repeats=False))
-    dup = duplicate_id()
+    dup = duplicate_id(con, kept_rows)
     if dup and makes_ids:
         RunDB.drop_slice(con, stage.name, iteration)
         RunDB.append(con, stage.name, normalised_select(con, kept_sql, stage.name, iteration))
-        dup = duplicate_id()
+        dup = duplicate_id(con, kept_rows)
     if rejected_sql is not None:
         RunDB.append(con, f"{stage.name}__rejected", normalised_select(con, rejected_sql, stage.name, iteration))
     if dup:
         RunDB.drop_slice(con, stage.name, iteration)
         raise on_duplicate(dup)
-    reasons = {} if rejected_sql is None else dict(con.execute(
-        f"SELECT reason, count(*) FROM {rej_table} {slice_where} GROUP BY reason ORDER BY 2 DESC").fetchall())
-    stats = {
-        "rows_in": rows_in,
-        "rows_out": con.execute(f"SELECT count(*) FROM {kept_table} {slice_where}").fetchone()[0],
-        "rejected": reasons,
-        "errors": sum(n for r, n in reasons.items() if r in ("error", "llm_error")),
-    }
+    stats = slice_stats(con, kept_rows, rejected_rows, rows_in)
     if store is not None:
-        store.put(con, fingerprint, f"SELECT * FROM {kept_table} {slice_where}",
-                  None if rejected_sql is None else f"SELECT * FROM {rej_table} {slice_where}", stats,
-                  side_tables or {})
-    RunDB.record(con, stage.name, iteration, fingerprint, stats)
-    drop_temp_objects(con)
+        store.put(con, fingerprint, f"SELECT * FROM {kept_rows}",
+                  None if rejected_rows is None else f"SELECT * FROM {rejected_rows}", stats, side_tables)
     return stats
 
 
