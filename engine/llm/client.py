@@ -37,6 +37,7 @@ from tqdm import tqdm
 from engine.llm.cache import LEASE_STALE_S, ResponseCache, cache_key, lease_owner
 from engine.llm.cache_writes import TurnWrites
 from engine.llm.config import LLMConfig
+from engine.llm.gc_pause import fewer_collections
 from engine.llm.ledger import OUTCOME_UNKNOWN, LedgerRow, cost_usd
 from engine.llm.limits import SharedRateLimit, SharedSlots
 from engine.llm.types import (
@@ -64,6 +65,7 @@ class Backend(Protocol):
 
 
 NOT_IN_KEY = ("task", "truncation")  # a ledger tag, and what the LLM layer does with a cut reply
+KEY_FIELDS = tuple(f.name for f in dataclasses.fields(Request) if f.name not in NOT_IN_KEY)
 LEASE_POLL_S = 0.2  # how often a request another process is sending is looked for in the cache
 
 
@@ -142,6 +144,10 @@ class LLM:
             return pool.submit(asyncio.run, self.acomplete(requests, desc)).result()
 
     async def acomplete(self, requests: Sequence[Request], desc: str | None = None) -> list[Response]:
+        with fewer_collections():  # thousands of young objects in flight: engine.llm.gc_pause
+            return await self._complete(requests, desc)
+
+    async def _complete(self, requests: Sequence[Request], desc: str | None) -> list[Response]:
         resolved = [self._resolve(r) for r in requests]
         keys = [self._key(r) for r in resolved]
         cached = self._cache.get_many(keys) if self.cfg.cache != "off" else {}
@@ -417,7 +423,7 @@ class LLM:
         )
 
     def _key(self, request: Request) -> str:
-        parts = {f.name: getattr(request, f.name) for f in dataclasses.fields(request) if f.name not in NOT_IN_KEY}
+        parts = {name: getattr(request, name) for name in KEY_FIELDS}
         return cache_key(
             {
                 "backend": self.backend.name,

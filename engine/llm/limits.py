@@ -15,8 +15,7 @@ import hashlib
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.sqlite_wal import connect_wal
@@ -58,17 +57,37 @@ class SharedSlots:
             return i
         return None
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def slot(self) -> Slot:
+        """`async with slots.slot():` holds one slot while the block runs."""
+        return Slot(self)
+
+    async def _take(self) -> int:
         delay = 0.002
         while (i := self._try_take()) is None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._fds[i], fcntl.LOCK_UN)
-            self._free.appendleft(i)
+        return i
+
+    def _give_back(self, i: int) -> None:
+        fcntl.flock(self._fds[i], fcntl.LOCK_UN)
+        self._free.appendleft(i)
+
+
+class Slot:
+    """One slot of a SharedSlots, held inside `async with`. A plain class rather than an asynccontextmanager: it is
+    entered once per request, and the generator machinery cost more than the two flock calls."""
+
+    __slots__ = ("_slots", "_i")
+
+    def __init__(self, slots: SharedSlots):
+        self._slots = slots
+        self._i: int | None = None
+
+    async def __aenter__(self) -> None:
+        self._i = await self._slots._take()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._slots._give_back(self._i)
 
 
 _slots_by_dir: dict[tuple[Path, int], SharedSlots] = {}
