@@ -63,11 +63,16 @@ class SlowParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sleep_s: float = 0.0
     marker: str = ""  # a file created when the stage starts, so a test knows when to kill the run
+    # a file the stage waits for before it computes anything: a run killed meanwhile is surely killed mid-stage,
+    # however slowly a busy machine lets the test get to the kill
+    go_when: str = ""
 
 
 def slow_squares(numbers: list[dict], params: SlowParams) -> list[dict]:
     if params.marker:
         Path(params.marker).write_text(str(os.getpid()))
+    while params.go_when and not Path(params.go_when).exists():
+        time.sleep(0.02)
     out = []
     for r in numbers:
         time.sleep(params.sleep_s)

@@ -25,24 +25,25 @@ def start_run(cfg: dict, run_dir: Path) -> subprocess.Popen:
 
 
 def test_sigkill_mid_stage_then_rerun_gives_the_same_tables(make_config, numbers_file, tmp_path):
-    marker = tmp_path / "slow_started"
+    marker, go = tmp_path / "slow_started", tmp_path / "go"
     total = tmp_path / "total.sql"
     total.write_text("select sum(square) as total, list(id order by id) as parent_ids from squares")
 
-    def cfg(cache: str, sleep_s: float) -> dict:
+    def cfg(cache: str) -> dict:
         c = make_config({
             "numbers": {"source": str(numbers_file)},
             "evens": {"filter": f"{F}:is_even", "inputs": ["numbers"]},
             "squares": {"fn": f"{F}:slow_squares", "inputs": ["numbers"],
-                        "params": {"sleep_s": sleep_s, "marker": str(marker)}},
+                        "params": {"marker": str(marker), "go_when": str(go)}},
             "total": {"sql": str(total), "inputs": ["squares"]},
         })
         c["cache_dir"] = str(tmp_path / cache)
         return c
 
-    # sleep_s and marker are params, so both runs must use the same values to share fingerprints
-    killed = start_run(cfg("cache", 0.5), tmp_path / "killed")
-    deadline = time.monotonic() + 60
+    # marker and go_when are params, so every run uses the same values to share fingerprints; the killed run's
+    # squares waits for `go`, which is only made after the kill
+    killed = start_run(cfg("cache"), tmp_path / "killed")
+    deadline = time.monotonic() + 300
     while not marker.exists():
         assert killed.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
@@ -50,14 +51,15 @@ def test_sigkill_mid_stage_then_rerun_gives_the_same_tables(make_config, numbers
     os.kill(killed.pid, signal.SIGKILL)
     killed.wait()
     assert not (tmp_path / "killed" / "summary.json").exists()
+    go.touch()
 
-    resumed = start_run(cfg("cache", 0.5), tmp_path / "resumed")
+    resumed = start_run(cfg("cache"), tmp_path / "resumed")
     assert resumed.wait(timeout=120) == 0
     summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
     assert summary["stages"]["numbers"]["reused"] and summary["stages"]["evens"]["reused"]
     assert not summary["stages"]["squares"]["reused"]
 
-    clean = start_run(cfg("clean_cache", 0.5), tmp_path / "clean")
+    clean = start_run(cfg("clean_cache"), tmp_path / "clean")
     assert clean.wait(timeout=120) == 0
     for name in ("numbers", "evens", "evens__rejected", "squares", "total"):
         q = f"select * from {name} order by id"
