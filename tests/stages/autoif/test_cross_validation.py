@@ -141,11 +141,13 @@ def test_constraints_without_enough_compiling_functions_or_cases_are_dropped_wit
 
 
 def _probe_filter(probe_accuracy: float, probe_min_caught: float,
-                  passes: dict[tuple[str, str], list[bool]] | None = None, probers: int = 1) -> dict[str, str | None]:
+                  passes: dict[tuple[str, str], list[bool]] | None = None, probers: int = 1,
+                  labels: list[bool] | None = None) -> dict[str, str | None]:
     """constraints_probed over hand-made probe checks, by default from one prober: c_generic passes every probe,
-    c_misread passes the one written exactly at the limit, c_sound agrees with all."""
+    c_misread passes the one written exactly at the limit, c_sound agrees with all. `labels`: each set's probers'
+    labels (True: written to follow), the same for every set."""
     con = duckdb.connect()
-    labels = [True, False, True, False]
+    labels = labels or [True, False, True, False]
     passes = passes or {("c_generic", "prober"): [True] * 4, ("c_misread", "prober"): [True, True, True, False],
                         ("c_sound", "prober"): labels}
     tables = {

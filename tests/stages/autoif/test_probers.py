@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from engine.preflight import check
 from tests.engine.test_config_keys import composed, refused
+from tests.stages.autoif.test_cross_validation import _probe_filter
 
 PROBERS_KEY = "config error at autoif.probers (used as stages.probes.params.probers): "
 
@@ -41,3 +42,35 @@ def test_on_sim_each_declared_prober_is_another_model(tmp_path):
     models = [(roles.get(r) or {}).get("sim", {}).get("autoif", {}).get("misreading_model", 0) for r in declared]
     assert declared[0] == "prober" and models[0] == 0
     assert len(set(models)) == len(models)
+
+
+
+def _probe_sets(n: int) -> tuple[list[bool], list[int]]:
+    """A set of n probes as the prompt asks: half written to follow (True), half to break, every other breaking
+    one at the limit."""
+    return [i % 2 == 0 for i in range(n)], [i for i in range(n) if i % 4 == 3]
+
+
+def _misread(n: int, accuracy: float, caught: float) -> str | None:
+    """Verifiers sharing a misreading pass every probe at the limit; the prober labelled the first of those as
+    following (a wrong label), so there it agrees with them."""
+    labels, at_limit = _probe_sets(n)
+    mislabelled = [True if i == at_limit[0] else label for i, label in enumerate(labels)]
+    passes = [label or i in at_limit for i, label in enumerate(labels)]
+    return _probe_filter(accuracy, caught, {("c", "prober"): passes}, labels=mislabelled)["c"]
+
+
+def test_the_default_probe_rule_keeps_a_set_with_two_wrong_labels_and_catches_a_misreading_one_label_hides(
+        tmp_path):
+    """Wrong labels make right verifiers disagree: the default keeps a sound constraint with two in a set, not
+    three. A misreading whose first probe at the limit was mislabelled still disagrees on the other three; the
+    former rule, 8 probes at 0.8, kept it (one disagreement of eight)."""
+    block = composed("autoif", tmp_path=tmp_path).autoif
+    n, accuracy, caught = block.probes_per_constraint, block.probe_accuracy, block.probe_min_caught
+    labels, _ = _probe_sets(n)
+    wrong = {("c_sound_two_wrong", "prober"): [label != (i in {0, 5}) for i, label in enumerate(labels)],
+             ("c_sound_three_wrong", "prober"): [label != (i in {0, 5, 8}) for i, label in enumerate(labels)]}
+    assert _probe_filter(accuracy, caught, wrong, labels=labels) == {"c_sound_three_wrong": "probe_disagreement",
+                                                                      "c_sound_two_wrong": None}
+    assert _misread(n, accuracy, caught) == "probe_disagreement"
+    assert _misread(8, 0.8, caught) is None
