@@ -45,7 +45,7 @@ def test_a_batch_answers_every_line_with_the_sim_and_writes_output_and_error_fil
     billed = sum(o["response"]["body"]["usage"]["total_tokens"] for o in output)
     assert handle.server.stats() | {"faults": None} == {"requests": 3, "answered": 2, "billed_tokens": billed,
                                                         "in_flight": 0, "max_in_flight": 0, "faults": None,
-                                                        "batches": 1, "batch_lines": 3}
+                                                        "batches": 1, "batch_lines": 3, "model_lists": 0}
     assert [b.id for b in client.batches.list()] == [batch.id]
 
 
