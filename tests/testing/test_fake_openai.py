@@ -42,7 +42,7 @@ def test_command_serves_chat_completions_and_counts_them():
         assert status == 429
         assert stats(url) == {"requests": 2, "answered": 1, "billed_tokens": reply["usage"]["total_tokens"],
                               "in_flight": 0, "max_in_flight": 1, "faults": {"rate_limit": 1},
-                              "batches": 0, "batch_lines": 0}
+                              "batches": 0, "batch_lines": 0, "model_lists": 0}
         assert stats(url, reset=True)["requests"] == 0
 
 
