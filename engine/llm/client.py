@@ -337,15 +337,20 @@ class LLM:
         `row`, the ledger row of the attempt that answered, is journaled only once the answer is in the cache: a
         run killed in between leaves that attempt "sent, outcome unknown" and the next run answers it from the
         cache. Journaled first, the account would hold an answer the cache lost, paid for twice by the next run."""
+        answer = response.ok or response.reason == REFUSED
+        stored = answer and self.cfg.cache == "readwrite"
+        if row is not None and not stored:  # nothing to store first; recorded before _final may stop the batch
+            self._ledger.append(row)
         self._final(response, key)
-        if (response.ok or response.reason == REFUSED) and self.cfg.cache == "readwrite":
-            self._record_truth(request, key, truth)
-            if self._writes is not None:
-                self._writes.put(key, response, truth, row)
-                return
-            self._cache.put(key, response, truth)
-        elif response.ok or response.reason == REFUSED:
-            self._record_truth(request, key, truth)
+        if not answer:
+            return
+        self._record_truth(request, key, truth)
+        if not stored:
+            return
+        if self._writes is not None:
+            self._writes.put(key, response, truth, row)
+            return
+        self._cache.put(key, response, truth)
         if row is not None:
             self._ledger.append(row)
 
